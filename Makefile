@@ -1,0 +1,47 @@
+# fedfabric: `make demo` runs the demo from nothing, `make test` runs every test from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GO_ENV := GOTOOLCHAIN=local GOFLAGS=-mod=mod
+
+.PHONY: setup venv fabric chaincode demo test test-go test-py lint bench clean
+
+setup: venv fabric chaincode
+
+# The project and every extra, editable, in .venv; redone when pyproject.toml changes.
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev,he,tf]'
+	touch $@
+
+# Fabric binaries built from Fabric's Go module at the pinned commit, cached in ~/.cache/fedfabric.
+fabric:
+	network/build-fabric.sh
+
+chaincode:
+	cd chaincode && $(GO_ENV) go build ./...
+
+demo: setup
+	$(VENV)/bin/fedfabric network up
+	$(PY) examples/platform_demo.py
+
+test: setup lint test-go test-py
+
+test-go:
+	cd chaincode && $(GO_ENV) go vet ./... && $(GO_ENV) go test ./...
+
+test-py:
+	$(PY) -m pytest -q
+
+lint:
+	$(VENV)/bin/ruff check sdk tests bench examples
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) bench/ledger.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

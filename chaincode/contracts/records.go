@@ -1,0 +1,97 @@
+package contracts
+
+import (
+	"encoding/json"
+	"regexp"
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+)
+
+const (
+	recordObjectType  = "record"
+	maxRecordValueLen = 64 * 1024
+	// EventRecordPut is emitted by every successful PutRecord.
+	EventRecordPut = "RecordPut"
+)
+
+var recordIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+// Record is a small JSON document stored with the organisation that wrote it.
+type Record struct {
+	ID        string          `json:"id"`
+	Value     json.RawMessage `json:"value"`
+	OwnerMSP  string          `json:"owner_msp"`
+	TxID      string          `json:"tx_id"`
+	Timestamp string          `json:"timestamp"`
+}
+
+// RecordContract stores and reads JSON records: the platform's smoke-test contract.
+type RecordContract struct {
+	contractapi.Contract
+}
+
+// PutRecord creates or replaces the record id with value, a JSON object of at most 64 KiB.
+func (c *RecordContract) PutRecord(ctx contractapi.TransactionContextInterface, id string, value string) (string, error) {
+	if !recordIDPattern.MatchString(id) {
+		return "", refusal(CodeInvalidArgument, "record id %q must match %s", id, recordIDPattern.String())
+	}
+	if len(value) > maxRecordValueLen {
+		return "", refusal(CodeInvalidArgument, "record value has %d bytes, more than %d", len(value), maxRecordValueLen)
+	}
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(value), &object); err != nil || object == nil {
+		return "", refusal(CodeInvalidArgument, "record value must be a JSON object")
+	}
+	msp, err := ctx.GetClientIdentity().GetMSPID()
+	if err != nil {
+		return "", refusal(CodeInternal, "reading the caller's MSP id: %v", err)
+	}
+	stub := ctx.GetStub()
+	ts, err := stub.GetTxTimestamp()
+	if err != nil {
+		return "", refusal(CodeInternal, "reading the transaction time: %v", err)
+	}
+	compact, _ := json.Marshal(object)
+	record := Record{
+		ID:        id,
+		Value:     compact,
+		OwnerMSP:  msp,
+		TxID:      stub.GetTxID(),
+		Timestamp: ts.AsTime().UTC().Format(time.RFC3339Nano),
+	}
+	data, err := json.Marshal(record)
+	if err != nil {
+		return "", refusal(CodeInternal, "encoding the record: %v", err)
+	}
+	key, err := stub.CreateCompositeKey(recordObjectType, []string{id})
+	if err != nil {
+		return "", refusal(CodeInternal, "making the record key: %v", err)
+	}
+	if err := stub.PutState(key, data); err != nil {
+		return "", refusal(CodeInternal, "writing the record: %v", err)
+	}
+	if err := stub.SetEvent(EventRecordPut, data); err != nil {
+		return "", refusal(CodeInternal, "emitting %s: %v", EventRecordPut, err)
+	}
+	return string(data), nil
+}
+
+// GetRecord returns the record id as JSON.
+func (c *RecordContract) GetRecord(ctx contractapi.TransactionContextInterface, id string) (string, error) {
+	if !recordIDPattern.MatchString(id) {
+		return "", refusal(CodeInvalidArgument, "record id %q must match %s", id, recordIDPattern.String())
+	}
+	key, err := ctx.GetStub().CreateCompositeKey(recordObjectType, []string{id})
+	if err != nil {
+		return "", refusal(CodeInternal, "making the record key: %v", err)
+	}
+	data, err := ctx.GetStub().GetState(key)
+	if err != nil {
+		return "", refusal(CodeInternal, "reading the record: %v", err)
+	}
+	if data == nil {
+		return "", refusal(CodeNotFound, "record %q does not exist", id)
+	}
+	return string(data), nil
+}

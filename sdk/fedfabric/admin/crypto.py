@@ -1,0 +1,179 @@
+"""Crypto material (cryptogen), the channel's genesis block (configtxgen), chaincode TLS certs."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from fedfabric.admin.errors import AdminError
+from fedfabric.admin.fabric import fabric_bin
+from fedfabric.admin.topology import HOST, Org, Topology
+
+PROFILE = "FedFabricChannel"
+ORDERER_DOMAIN = "example.com"
+
+
+def org_dir(crypto: Path, org: Org) -> Path:
+    return crypto / "peerOrganizations" / org.domain
+
+
+def orderer_org_dir(crypto: Path) -> Path:
+    return crypto / "ordererOrganizations" / ORDERER_DOMAIN
+
+
+def crypto_config(topology: Topology) -> dict[str, Any]:
+    sans = [HOST, "localhost"]
+    return {
+        "OrdererOrgs": [{
+            "Name": "Orderer", "Domain": ORDERER_DOMAIN, "EnableNodeOUs": True,
+            "Specs": [{"Hostname": f"orderer{o.index}", "SANS": sans} for o in topology.orderer_list],
+        }],
+        "PeerOrgs": [{
+            "Name": org.name, "Domain": org.domain, "EnableNodeOUs": True,
+            "Template": {"Count": 1, "SANS": sans}, "Users": {"Count": 1},
+        } for org in topology.org_list],
+    }
+
+
+def generate_crypto(topology: Topology, crypto: Path) -> None:
+    """Run cryptogen for every org and the orderer org."""
+    config = crypto.parent / "crypto-config.yaml"
+    config.write_text(yaml.safe_dump(crypto_config(topology), sort_keys=False))
+    run([str(fabric_bin("cryptogen")), "generate", f"--config={config}", f"--output={crypto}"])
+
+
+def _signature(rule: str) -> dict[str, str]:
+    return {"Type": "Signature", "Rule": rule}
+
+
+def _implicit(rule: str) -> dict[str, str]:
+    return {"Type": "ImplicitMeta", "Rule": rule}
+
+
+def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
+    """configtx.yaml for one channel: Raft orderers, MAJORITY endorsement and lifecycle policies."""
+    orderer_org = {
+        "Name": "OrdererOrg", "ID": "OrdererMSP", "MSPDir": str(orderer_org_dir(crypto) / "msp"),
+        "Policies": {
+            "Readers": _signature("OR('OrdererMSP.member')"),
+            "Writers": _signature("OR('OrdererMSP.member')"),
+            "Admins": _signature("OR('OrdererMSP.admin')"),
+        },
+        "OrdererEndpoints": [o.address for o in topology.orderer_list],
+    }
+    orgs = []
+    for org in topology.org_list:
+        m = org.msp_id
+        orgs.append({
+            "Name": m, "ID": m, "MSPDir": str(org_dir(crypto, org) / "msp"),
+            "Policies": {
+                "Readers": _signature(f"OR('{m}.admin', '{m}.peer', '{m}.client')"),
+                "Writers": _signature(f"OR('{m}.admin', '{m}.client')"),
+                "Admins": _signature(f"OR('{m}.admin')"),
+                "Endorsement": _signature(f"OR('{m}.peer')"),
+            },
+            "AnchorPeers": [{"Host": HOST, "Port": org.peer_port}],
+        })
+    consenters = []
+    for o in topology.orderer_list:
+        tls = orderer_org_dir(crypto) / "orderers" / o.name / "tls" / "server.crt"
+        consenters.append({"Host": HOST, "Port": o.port,
+                           "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)})
+    standard = {
+        "Readers": _implicit("ANY Readers"), "Writers": _implicit("ANY Writers"),
+        "Admins": _implicit("MAJORITY Admins"),
+    }
+    profile = {
+        "Policies": dict(standard),
+        "Capabilities": {"V2_0": True},
+        "Orderer": {
+            "OrdererType": "etcdraft",
+            "BatchTimeout": topology.batch_timeout,
+            "BatchSize": {"MaxMessageCount": 100, "AbsoluteMaxBytes": "10 MB",
+                          "PreferredMaxBytes": "2 MB"},
+            "EtcdRaft": {"Consenters": consenters, "Options": {
+                "TickInterval": "250ms", "ElectionTick": 10, "HeartbeatTick": 1,
+                "MaxInflightBlocks": 5, "SnapshotIntervalSize": "16 MB"}},
+            "Organizations": [orderer_org],
+            "Policies": {**standard, "BlockValidation": _implicit("ANY Writers")},
+            "Capabilities": {"V2_0": True},
+        },
+        "Application": {
+            "Organizations": orgs,
+            "Policies": {
+                **standard,
+                "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
+                "Endorsement": _implicit("MAJORITY Endorsement"),
+            },
+            "Capabilities": {"V2_5": True},
+        },
+    }
+    return {"Profiles": {PROFILE: profile}}
+
+
+def generate_genesis_block(topology: Topology, crypto: Path, out: Path) -> None:
+    """Write configtx.yaml beside the block and have configtxgen make the channel's first block."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dumper = yaml.SafeDumper
+    dumper.ignore_aliases = lambda *args: True  # type: ignore[method-assign]
+    (out.parent / "configtx.yaml").write_text(
+        yaml.dump(configtx(topology, crypto), Dumper=dumper, sort_keys=False)
+    )
+    run([str(fabric_bin("configtxgen")), "-configPath", str(out.parent), "-profile", PROFILE,
+         "-channelID", topology.channel, "-outputBlock", str(out)])
+
+
+def issue_chaincode_tls(crypto: Path, org: Org, out_dir: Path) -> None:
+    """A TLS server certificate for the org's chaincode service, signed by the org's TLS CA."""
+    ca_dir = org_dir(crypto, org) / "tlsca"
+    ca_cert = x509.load_pem_x509_certificate((ca_dir / f"tlsca.{org.domain}-cert.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca_dir / "priv_sk").read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise AdminError(f"the TLS CA key of {org.name} is not an EC key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = f"chaincode.{org.domain}"
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, org.domain)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName(name), x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "server.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (out_dir / "server.key").chmod(0o600)
+    (out_dir / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (out_dir / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 120.0) -> str:
+    """Run a Fabric tool and return its standard output; on failure raise AdminError."""
+    try:
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AdminError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} timed out after {timeout}s") from e
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-4000:]
+        raise AdminError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} failed:\n{output}")
+    return result.stdout

@@ -1,0 +1,143 @@
+"""The shape of a network: organisations, orderers, channel and the ports every node uses.
+
+Ports come from one base port so that several networks (a user's and a test suite's) can run on
+one machine side by side. With base B:
+
+* orderer i (0-based): listen B+100+10i, admin B+101+10i, operations B+102+10i
+* peer of org j (1-based): listen B+200+10j, chaincode B+201+10j, operations B+202+10j,
+  chaincode service B+203+10j
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+
+CHANNEL_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{0,48}$")
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Orderer:
+    index: int
+    base_port: int
+    domain: str = "example.com"
+
+    @property
+    def name(self) -> str:
+        return f"orderer{self.index}.{self.domain}"
+
+    @property
+    def port(self) -> int:
+        return self.base_port + 100 + 10 * self.index
+
+    @property
+    def admin_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def operations_port(self) -> int:
+        return self.port + 2
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Org:
+    number: int
+    base_port: int
+
+    @property
+    def name(self) -> str:
+        return f"Org{self.number}"
+
+    @property
+    def msp_id(self) -> str:
+        return f"Org{self.number}MSP"
+
+    @property
+    def domain(self) -> str:
+        return f"org{self.number}.example.com"
+
+    @property
+    def peer_name(self) -> str:
+        return f"peer0.{self.domain}"
+
+    @property
+    def peer_port(self) -> int:
+        return self.base_port + 200 + 10 * self.number
+
+    @property
+    def chaincode_port(self) -> int:
+        return self.peer_port + 1
+
+    @property
+    def operations_port(self) -> int:
+        return self.peer_port + 2
+
+    @property
+    def ccaas_port(self) -> int:
+        return self.peer_port + 3
+
+    @property
+    def peer_address(self) -> str:
+        return f"{HOST}:{self.peer_port}"
+
+    @property
+    def ccaas_address(self) -> str:
+        return f"{HOST}:{self.ccaas_port}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What `fedfabric network up` builds; stored with the network so that `up` can resume it."""
+
+    orgs: int = 3
+    orderers: int = 3
+    channel: str = "fedfabric"
+    chaincode: str = "fedfabric"
+    base_port: int = 7000
+    batch_timeout: str = "250ms"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.orgs <= 9:
+            raise ValueError(f"orgs must be between 1 and 9, not {self.orgs}")
+        if self.orderers not in (1, 3):
+            raise ValueError(f"orderers must be 1 or 3, not {self.orderers}")
+        if not CHANNEL_PATTERN.match(self.channel):
+            raise ValueError(
+                f"channel name {self.channel!r} must match {CHANNEL_PATTERN.pattern}"
+            )
+        if not 1024 <= self.base_port <= 65000 - 400:
+            raise ValueError(f"base port {self.base_port} leaves no room for the node ports")
+
+    @property
+    def org_list(self) -> list[Org]:
+        return [Org(n, self.base_port) for n in range(1, self.orgs + 1)]
+
+    @property
+    def orderer_list(self) -> list[Orderer]:
+        return [Orderer(i, self.base_port) for i in range(self.orderers)]
+
+    def org(self, name: str) -> Org:
+        """An org by name ("Org2", "org2") or MSP id ("Org2MSP")."""
+        for org in self.org_list:
+            if name.lower() in (org.name.lower(), org.msp_id.lower()):
+                return org
+        known = ", ".join(o.name for o in self.org_list)
+        raise KeyError(f"no organisation {name!r} in this network (it has {known})")
+
+    def differences(self, other: Topology) -> list[str]:
+        """Human-readable 'field: mine -> other' for every field that differs."""
+        return [f"{f.name} {getattr(self, f.name)} -> {getattr(other, f.name)}"
+                for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Topology:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]

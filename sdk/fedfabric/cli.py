@@ -1,0 +1,139 @@
+"""The `fedfabric` command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fedfabric.admin import AdminError, NativeNetwork, Topology
+from fedfabric.admin.layout import default_network_dir
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Federated learning with encrypted updates on Hyperledger Fabric.")
+network_app = typer.Typer(no_args_is_help=True, help="Bring a Fabric network up, down, inspect it.")
+app.add_typer(network_app, name="network")
+
+console = Console()
+err = Console(stderr=True)
+
+DirOption = Annotated[Path, typer.Option(
+    "--dir", envvar="FEDFABRIC_NETWORK", help="Directory that holds the network's state.",
+    default_factory=default_network_dir, show_default=False)]
+
+
+class RichProgress:
+    """Each step shows a spinner while it runs, then a tick (or a cross) and its time."""
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            with console.status(text):
+                yield
+        except BaseException:
+            console.print(f"[red]✗[/red] {text} [dim]({time.monotonic() - began:.1f}s)[/dim]")
+            raise
+        console.print(f"[green]✓[/green] {text} [dim]({time.monotonic() - began:.1f}s)[/dim]")
+
+    def note(self, text: str) -> None:
+        console.print(f"  [dim]{text}[/dim]")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@network_app.command("up")
+def network_up(
+    dir: DirOption,
+    orgs: Annotated[int | None, typer.Option(help="Organisations, one peer each [default: 3].")] = None,
+    orderers: Annotated[int | None, typer.Option(help="Raft orderers: 1 or 3 [default: 3].")] = None,
+    channel: Annotated[str | None, typer.Option(help="Channel name [default: fedfabric].")] = None,
+    base_port: Annotated[int | None, typer.Option(help="First of the ports the nodes use "
+                                                  "[default: 7000].")] = None,
+) -> None:
+    """Create the network, or resume an existing one with its ledgers."""
+    net = NativeNetwork(dir)
+    given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
+                                   base_port=base_port).items() if v is not None}
+    try:
+        topology = None
+        if net.exists:
+            if given:
+                topology = Topology.from_dict({**net.topology.to_dict(), **given})
+        else:
+            topology = Topology(**given)  # type: ignore[arg-type]
+        began = time.monotonic()
+        net.up(topology, progress=RichProgress())
+    except ValueError as e:
+        raise fail(str(e), 2) from e
+    except AdminError as e:
+        raise fail(str(e)) from e
+    t = net.topology
+    console.print(f"[bold]network up[/bold] in {time.monotonic() - began:.1f}s: {t.orgs} org(s), "
+                  f"{t.orderers} orderer(s), channel {t.channel}, state in {net.layout.root}")
+
+
+@network_app.command("down")
+def network_down(
+    dir: DirOption,
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete ledgers and keys.")] = False,
+) -> None:
+    """Stop every node this network started; --purge deletes its data too."""
+    net = NativeNetwork(dir)
+    if not net.exists and not purge:
+        raise fail(f"no network at {net.layout.root}")
+    try:
+        stopped = net.down(purge=purge, progress=RichProgress())
+    except AdminError as e:
+        raise fail(str(e)) from e
+    console.print(f"stopped {len(stopped)} process(es)" + ("; data deleted" if purge else
+                                                          "; data kept"))
+
+
+@network_app.command("status")
+def network_status(
+    dir: DirOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Health of every node and the channel height each one has."""
+    net = NativeNetwork(dir)
+    try:
+        nodes = net.status()
+    except AdminError as e:
+        raise fail(str(e)) from e
+    if as_json:
+        print(json.dumps([{**n.__dict__, "log": str(n.log)} for n in nodes], indent=2))
+    else:
+        table = Table(title=f"{net.layout.root} — channel {net.topology.channel}")
+        for col in ("node", "kind", "org", "address", "pid", "health", "height"):
+            table.add_column(col, overflow="fold")
+        for n in nodes:
+            health = "[green]OK[/green]" if n.healthy else f"[red]{n.detail}[/red]"
+            table.add_row(n.name, n.kind, n.org, n.address, str(n.pid or "-"), health,
+                          "-" if n.height is None else str(n.height))
+        console.print(table)
+    if not all(n.healthy for n in nodes):
+        raise typer.Exit(1)
+
+
+@network_app.command("profile")
+def network_profile(dir: DirOption) -> None:
+    """Print the JSON connection profile that the SDK and other tools use."""
+    try:
+        print(json.dumps(NativeNetwork(dir).profile(), indent=2))
+    except AdminError as e:
+        raise fail(str(e)) from e
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,69 @@
+"""One real native Fabric network per test session, in a temporary directory, torn down after."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fedfabric.admin import NativeNetwork, Topology
+from fedfabric.admin.progress import PrintProgress
+from fedfabric.gateway import ConnectionProfile, Contract, Gateway
+
+BASE_PORT = int(os.environ.get("FEDFABRIC_TEST_BASE_PORT", "27000"))
+
+
+def _ports_free(topology: Topology) -> list[int]:
+    ports = [p for o in topology.orderer_list for p in (o.port, o.admin_port, o.operations_port)]
+    ports += [p for g in topology.org_list
+              for p in (g.peer_port, g.chaincode_port, g.operations_port, g.ccaas_port)]
+    busy = []
+    for port in ports:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
+    topology = Topology(base_port=BASE_PORT)
+    busy = _ports_free(topology)
+    if busy:
+        pytest.fail(f"ports {busy} are in use: set FEDFABRIC_TEST_BASE_PORT to a free range")
+    net = NativeNetwork(tmp_path_factory.mktemp("fabric") / "network")
+    try:
+        net.up(topology, progress=PrintProgress())
+        yield net
+    finally:
+        net.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def profile(network: NativeNetwork) -> ConnectionProfile:
+    return ConnectionProfile.from_dict(network.profile())
+
+
+@pytest.fixture
+def gateways(profile: ConnectionProfile) -> Iterator[dict[str, Gateway]]:
+    """A User1 gateway per org, each connected to its own org's peer."""
+    opened = {org: profile.connect(org) for org in ("Org1", "Org2", "Org3")}
+    try:
+        yield opened
+    finally:
+        for g in opened.values():
+            g.close()
+
+
+@pytest.fixture
+def contracts(gateways: dict[str, Gateway], profile: ConnectionProfile) -> dict[str, Contract]:
+    return {org: g.get_network(profile.channel).get_contract(profile.chaincode)
+            for org, g in gateways.items()}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.urandom(4).hex()}"
+

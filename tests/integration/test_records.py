@@ -1,0 +1,62 @@
+"""The platform's path end to end: Gateway client -> peers -> orderers -> chaincode service."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+
+from fedfabric.gateway import Contract, GatewayError
+
+from .conftest import unique
+
+
+def test_write_as_org1_read_through_org2_and_org3(contracts: dict[str, Contract]):
+    rid = unique("rec")
+    written = json.loads(contracts["Org1"].submit_transaction("PutRecord", rid, '{"n": 1}'))
+    assert written["owner_msp"] == "Org1MSP"
+    for org in ("Org2", "Org3"):
+        read = json.loads(contracts[org].evaluate_transaction("GetRecord", rid))
+        assert read == written
+        assert read["value"] == {"n": 1}
+
+
+def test_submit_async_reports_the_commit_block(contracts: dict[str, Contract]):
+    rid = unique("async")
+    submitted = contracts["Org2"].submit_async("PutRecord", args=[rid, '{"a": true}'])
+    status = submitted.status()
+    assert status.successful and status.code_name == "VALID"
+    assert status.block_number > 0 and status.transaction_id == submitted.transaction_id
+    assert json.loads(submitted.result)["tx_id"] == submitted.transaction_id
+
+
+def test_a_refusal_carries_the_chaincode_message_and_writes_nothing(
+    contracts: dict[str, Contract],
+):
+    with pytest.raises(GatewayError) as caught:
+        contracts["Org1"].submit_transaction("PutRecord", "bad id", "{}")
+    assert "INVALID_ARGUMENT" in str(caught.value)
+    assert any("INVALID_ARGUMENT" in d.message for d in caught.value.details)
+    with pytest.raises(GatewayError, match="NOT_FOUND"):
+        contracts["Org2"].evaluate_transaction("GetRecord", "bad-id")  # the refused write
+    rid = unique("nojson")
+    with pytest.raises(GatewayError, match="must be a JSON object"):
+        contracts["Org1"].submit_transaction("PutRecord", rid, "[1, 2]")
+    with pytest.raises(GatewayError, match="NOT_FOUND"):
+        contracts["Org3"].evaluate_transaction("GetRecord", rid)
+
+
+def test_endorsement_needs_a_majority_and_gets_it_across_orgs(contracts: dict[str, Contract]):
+    """MAJORITY of 3 orgs: a submit through one org's gateway is endorsed by two orgs' peers."""
+    rid = unique("maj")
+    submitted = contracts["Org3"].submit_async("PutRecord", args=[rid, '{"x": 3}'])
+    assert submitted.status().successful
+    assert json.loads(contracts["Org1"].evaluate_transaction("GetRecord", rid))["value"] == {
+        "x": 3}
+
+
+def test_an_evaluate_deadline_is_enforced(contracts: dict[str, Contract]):
+    with pytest.raises(GatewayError) as caught:
+        contracts["Org1"].evaluate("GetRecord", args=["x"], timeout=0.000001)
+    assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
