@@ -1,0 +1,49 @@
+"""A channel as seen through the Gateway."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fedfabric.gateway.client import Client
+from fedfabric.gateway.contract import Contract
+from fedfabric.gateway.events import ChaincodeEvents, ChaincodeEventsRequest, events_request
+
+if TYPE_CHECKING:
+    from fedfabric.gateway.checkpoint import Checkpointer
+
+
+class Network:
+    """Example::
+
+        network = gateway.get_network("fedfabric")
+        contract = network.get_contract("fedfabric")
+        with network.chaincode_events("fedfabric", checkpoint=checkpoint) as events:
+            ...
+    """
+
+    def __init__(self, client: Client, name: str) -> None:
+        self._client, self.name = client, name
+
+    def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
+        return Contract(self._client, self.name, chaincode_name, contract_name)
+
+    def new_chaincode_events_request(
+        self, chaincode_name: str, start_block: int | None = None,
+        checkpoint: Checkpointer | None = None,
+    ) -> ChaincodeEventsRequest:
+        after = None
+        if checkpoint is not None and checkpoint.block_number is not None:
+            start_block, after = checkpoint.block_number, checkpoint.transaction_id
+        return ChaincodeEventsRequest(self._client, events_request(
+            self._client, self.name, chaincode_name, start_block, after))
+
+    def chaincode_events(
+        self, chaincode_name: str, start_block: int | None = None,
+        checkpoint: Checkpointer | None = None, timeout: float | None = None,
+    ) -> ChaincodeEvents:
+        """Events from start_block, or from the checkpoint's position, or from the next commit.
+
+        timeout bounds the whole stream (a gRPC deadline); None means it runs until closed.
+        """
+        request = self.new_chaincode_events_request(chaincode_name, start_block, checkpoint)
+        return request.events(timeout)
