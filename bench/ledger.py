@@ -22,7 +22,7 @@ from rich.table import Table
 
 from fedfabric.admin import NativeNetwork
 from fedfabric.admin.layout import default_network_dir
-from fedfabric.gateway import Contract, ConnectionProfile
+from fedfabric.gateway import ConnectionProfile, Contract
 
 
 def run(label: str, n: int, clients: list[Contract],

@@ -55,8 +55,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 @network_app.command("up")
 def network_up(
     dir: DirOption,
-    orgs: Annotated[int | None, typer.Option(help="Organisations, one peer each [default: 3].")] = None,
-    orderers: Annotated[int | None, typer.Option(help="Raft orderers: 1 or 3 [default: 3].")] = None,
+    orgs: Annotated[int | None, typer.Option(
+        help="Organisations, one peer each [default: 3].")] = None,
+    orderers: Annotated[int | None, typer.Option(
+        help="Raft orderers: 1 or 3 [default: 3].")] = None,
     channel: Annotated[str | None, typer.Option(help="Channel name [default: fedfabric].")] = None,
     base_port: Annotated[int | None, typer.Option(help="First of the ports the nodes use "
                                                   "[default: 7000].")] = None,

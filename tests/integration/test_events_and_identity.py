@@ -25,17 +25,7 @@ from fedfabric.gateway import (
 from .conftest import unique
 
 
-def _read(events, count: int) -> list:
-    out = []
-    for event in events:
-        out.append(event)
-        if len(out) == count:
-            break
-    return out
-
-
 def test_an_event_arrives_for_a_submitted_transaction(contracts: dict[str, Contract], profile):
-    network = contracts["Org1"]  # noqa: F841 (documents which org submits)
     rid = unique("ev")
     submitted = contracts["Org1"].submit_async("PutRecord", args=[rid, '{"e": 1}'])
     status = submitted.status()
@@ -43,12 +33,10 @@ def test_an_event_arrives_for_a_submitted_transaction(contracts: dict[str, Contr
     try:
         events = gw.get_network(profile.channel).chaincode_events(
             profile.chaincode, start_block=status.block_number, timeout=60)
-        with events:
-            (event,) = [e for e in _read(events, 50)
-                        if e.transaction_id == submitted.transaction_id][:1] or [None]
+        with events:  # the stream's deadline bounds the wait
+            event = next(e for e in events if e.transaction_id == submitted.transaction_id)
     finally:
         gw.close()
-    assert event is not None
     assert event.event_name == "RecordPut" and event.block_number == status.block_number
     assert json.loads(event.payload)["id"] == rid
 
@@ -95,7 +83,7 @@ def test_a_stream_resumed_from_a_checkpoint_misses_none_and_repeats_none(
 def _self_signed(msp_name: str) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"user@{msp_name}")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(hours=1))

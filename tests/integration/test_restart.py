@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 from fedfabric.admin import NativeNetwork, process
 from fedfabric.gateway import ConnectionProfile
@@ -49,8 +50,8 @@ def test_a_killed_chaincode_service_is_restarted_by_its_supervisor(
     name = "chaincode.org2.example.com"
     supervisor = process.running_pid(network.layout.pid(name))
     assert supervisor is not None
-    children = [int(p) for p in
-                open(f"/proc/{supervisor}/task/{supervisor}/children").read().split()]
+    children_file = Path(f"/proc/{supervisor}/task/{supervisor}/children")
+    children = [int(p) for p in children_file.read_text().split()]
     assert len(children) == 1
     os.kill(children[0], signal.SIGKILL)
 
@@ -65,6 +66,6 @@ def test_a_killed_chaincode_service_is_restarted_by_its_supervisor(
             assert time.monotonic() < deadline, "chaincode service did not come back"
             time.sleep(0.5)
     gw.close()
-    new_children = open(f"/proc/{supervisor}/task/{supervisor}/children").read().split()
+    new_children = children_file.read_text().split()
     assert new_children and int(new_children[0]) != children[0]
     assert process.running_pid(network.layout.pid(name)) == supervisor

@@ -35,7 +35,8 @@ def crypto_config(topology: Topology) -> dict[str, Any]:
     return {
         "OrdererOrgs": [{
             "Name": "Orderer", "Domain": ORDERER_DOMAIN, "EnableNodeOUs": True,
-            "Specs": [{"Hostname": f"orderer{o.index}", "SANS": sans} for o in topology.orderer_list],
+            "Specs": [{"Hostname": f"orderer{o.index}", "SANS": sans}
+                      for o in topology.orderer_list],
         }],
         "PeerOrgs": [{
             "Name": org.name, "Domain": org.domain, "EnableNodeOUs": True,
@@ -140,7 +141,7 @@ def issue_chaincode_tls(crypto: Path, org: Org, out_dir: Path) -> None:
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise AdminError(f"the TLS CA key of {org.name} is not an EC key")
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     name = f"chaincode.{org.domain}"
     cert = (
         x509.CertificateBuilder()
@@ -169,11 +170,12 @@ def issue_chaincode_tls(crypto: Path, org: Org, out_dir: Path) -> None:
 
 def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 120.0) -> str:
     """Run a Fabric tool and return its standard output; on failure raise AdminError."""
+    what = f"{Path(cmd[0]).name} {' '.join(cmd[1:3])}"
     try:
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        raise AdminError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} timed out after {timeout}s") from e
+        raise AdminError(f"{what} timed out after {timeout}s") from e
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()[-4000:]
-        raise AdminError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} failed:\n{output}")
+        raise AdminError(f"{what} failed:\n{output}")
     return result.stdout

@@ -17,6 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,18 +122,18 @@ class NativeNetwork:
                 self._wait_healthy(org.peer_name, org.operations_port)
         with p.step(f"orderers join channel {topo.channel}"):
             for o in topo.orderer_list:
-                self._at(o.name, "channel join", lambda o=o: channel.join_orderer(
-                    self.layout, o, topo.channel))
+                self._at(o.name, "channel join",
+                         partial(channel.join_orderer, self.layout, o, topo.channel))
             self._wait_for_leader(topo)
         with p.step(f"peers join channel {topo.channel}"):
             for org in topo.org_list:
-                self._at(org.peer_name, "channel join", lambda org=org: channel.join_peer(
-                    self.layout, org, topo.channel))
+                self._at(org.peer_name, "channel join",
+                         partial(channel.join_peer, self.layout, org, topo.channel))
         packages: dict[str, str] = state["packages"]
         with p.step("install chaincode package on every peer"):
             for org in topo.org_list:
-                self._at(org.peer_name, "chaincode install", lambda org=org: chaincode.install(
-                    self.layout, org, packages[org.msp_id]))
+                self._at(org.peer_name, "chaincode install",
+                         partial(chaincode.install, self.layout, org, packages[org.msp_id]))
         with p.step("start chaincode services"):
             for org in topo.org_list:
                 cmd, env = chaincode_command(self.layout, org, binary, packages[org.msp_id])
@@ -143,15 +144,15 @@ class NativeNetwork:
         if chaincode.committed_sequence(self.layout, topo, first) < SEQUENCE:
             with p.step("approve the chaincode definition in every org"):
                 for org in topo.org_list:
-                    self._at(org.peer_name, "approve", lambda org=org: chaincode.approve(
-                        self.layout, topo, org, packages[org.msp_id], SEQUENCE))
+                    self._at(org.peer_name, "approve", partial(
+                        chaincode.approve, self.layout, topo, org, packages[org.msp_id], SEQUENCE))
             with p.step("commit the chaincode definition"):
-                self._at(first.peer_name, "commit", lambda: chaincode.commit(
-                    self.layout, topo, SEQUENCE))
+                self._at(first.peer_name, "commit",
+                         partial(chaincode.commit, self.layout, topo, SEQUENCE))
         with p.step("check the chaincode answers on every peer"):
             for org in topo.org_list:
-                self._at(self._cc_name(org), "chaincode query", lambda org=org: self._poll(
-                    lambda: chaincode.query_metadata(self.layout, topo, org), 30.0))
+                self._at(self._cc_name(org), "chaincode query", partial(
+                    self._poll, partial(chaincode.query_metadata, self.layout, topo, org), 30.0))
 
     def _create(self, topo: Topology, p: Progress) -> None:
         root = self.layout.root

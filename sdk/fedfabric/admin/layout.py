@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedfabric.admin.crypto import org_dir, orderer_org_dir
+from fedfabric.admin.crypto import orderer_org_dir, org_dir
 from fedfabric.admin.topology import Orderer, Org
 
 

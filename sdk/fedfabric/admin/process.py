@@ -6,6 +6,7 @@ unrelated process after a reboot is never mistaken for a node and never signalle
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -76,10 +77,8 @@ def wait_exit(pid_file: Path, timeout: float) -> bool:
         pid = running_pid(pid_file)
         if pid is None:
             return True
-        try:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)

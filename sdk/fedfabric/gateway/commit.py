@@ -35,7 +35,7 @@ class Commit:
                  request: gateway_pb2.SignedCommitStatusRequest) -> None:
         self._client, self.transaction_id, self._request = client, transaction_id, request
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         """The serialized SignedCommitStatusRequest, for offline signing."""
         return bytes(self._request.SerializeToString())
 

@@ -48,7 +48,7 @@ class ChaincodeEventsRequest:
     def __init__(self, client: Client, signed: gateway_pb2.SignedChaincodeEventsRequest) -> None:
         self._client, self._signed = client, signed
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         return bytes(self._signed.SerializeToString())
 
     def digest(self) -> bytes:

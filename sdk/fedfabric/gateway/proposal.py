@@ -79,7 +79,7 @@ class Proposal:
     def endorsing_organizations(self) -> Sequence[str]:
         return list(self._proposed.endorsing_organizations)
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         """The serialized ProposedTransaction, for offline signing."""
         return bytes(self._proposed.SerializeToString())
 

@@ -83,8 +83,8 @@ class Ed25519Signer:
     def __init__(self, key: ed25519.Ed25519PrivateKey) -> None:
         self._key = key
 
-    def __call__(self, message: bytes) -> bytes:
-        return self._key.sign(message)
+    def __call__(self, digest: bytes) -> bytes:
+        return self._key.sign(digest)  # with hash none, the "digest" is the whole message
 
 
 def signer_from_pem(pem: bytes) -> Signer:

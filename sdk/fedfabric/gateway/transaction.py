@@ -42,7 +42,7 @@ class Transaction:
     def transaction_id(self) -> str:
         return str(self._prepared.transaction_id)
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         """The serialized PreparedTransaction, for offline signing."""
         return bytes(self._prepared.SerializeToString())
 
