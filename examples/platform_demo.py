@@ -52,11 +52,12 @@ def main(network_dir: Path) -> None:
     with events:
         event = next(e for e in events if e.transaction_id == status.transaction_id)
     reader.close()
-    chain = Table(title="What the chain recorded")
-    for col in ("block", "transaction", "event", "payload"):
+    recorded = json.loads(event.payload)
+    chain = Table(title="What the chain recorded (the transaction's event, read by Org3)")
+    for col in ("block", "transaction", "event", "record", "writer", "time (from the tx)"):
         chain.add_column(col, overflow="fold")
-    chain.add_row(str(event.block_number), event.transaction_id, event.event_name,
-                  event.payload.decode())
+    chain.add_row(str(event.block_number), event.transaction_id[:16] + "…", event.event_name,
+                  recorded["id"], recorded["owner_msp"], recorded["timestamp"])
     console.print(chain)
     heights = Table(title="Channel height on every node")
     for col in ("node", "health", "height"):
