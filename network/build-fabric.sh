@@ -44,8 +44,12 @@ for t in $tools; do pkgs="$pkgs github.com/hyperledger/fabric/cmd/$t"; done
 ld="-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_VERSION"
 ld="$ld -X github.com/hyperledger/fabric/common/metadata.CommitSHA=${FABRIC_COMMIT:0:9}"
 # shellcheck disable=SC2086
-(cd "$work" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" \
-  go build -trimpath -ldflags "$ld" -o "$bin/" $pkgs)
+if ! (cd "$work" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" \
+  go build -trimpath -ldflags "$ld" -o "$bin/" $pkgs) > "$work/build.log" 2>&1; then
+  echo "fabric: go build failed; last lines of $work/build.log:" >&2
+  tail -n 30 "$work/build.log" >&2
+  exit 1
+fi
 # The release's sample core.yaml and orderer.yaml: the launcher starts from copies of them.
 src=$(cd "$work" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/hyperledger/fabric)
 install -m 0644 "$src/sampleconfig/core.yaml" "$src/sampleconfig/orderer.yaml" "$config/"
