@@ -11,8 +11,6 @@ import (
 const (
 	recordObjectType  = "record"
 	maxRecordValueLen = 64 * 1024
-	// EventRecordPut is emitted by every successful PutRecord.
-	EventRecordPut = "RecordPut"
 )
 
 var recordIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
@@ -60,21 +58,10 @@ func (c *RecordContract) PutRecord(ctx contractapi.TransactionContextInterface, 
 		TxID:      stub.GetTxID(),
 		Timestamp: ts.AsTime().UTC().Format(time.RFC3339Nano),
 	}
-	data, err := json.Marshal(record)
-	if err != nil {
-		return "", refusal(CodeInternal, "encoding the record: %v", err)
+	if err := putJSON(ctx, record, recordObjectType, id); err != nil {
+		return "", err
 	}
-	key, err := stub.CreateCompositeKey(recordObjectType, []string{id})
-	if err != nil {
-		return "", refusal(CodeInternal, "making the record key: %v", err)
-	}
-	if err := stub.PutState(key, data); err != nil {
-		return "", refusal(CodeInternal, "writing the record: %v", err)
-	}
-	if err := stub.SetEvent(EventRecordPut, data); err != nil {
-		return "", refusal(CodeInternal, "emitting %s: %v", EventRecordPut, err)
-	}
-	return string(data), nil
+	return emit(ctx, "RecordPut", record)
 }
 
 // GetRecord returns the record id as JSON.

@@ -21,8 +21,8 @@ func TestPutRecordStoresCallerAndEmitsEvent(t *testing.T) {
 	if rec.OwnerMSP != "Org1MSP" || rec.TxID != "tx0" || rec.Timestamp != "2026-01-02T03:04:05Z" {
 		t.Errorf("unexpected record %+v", rec)
 	}
-	if len(stub.events) != 1 || stub.events[0] != EventRecordPut {
-		t.Errorf("events = %v, want [%s]", stub.events, EventRecordPut)
+	if len(stub.events) != 1 || stub.events[0] != "RecordPut" {
+		t.Errorf("events = %v, want [RecordPut]", stub.events)
 	}
 	got, err := c.GetRecord(contextFor(stub, "Org2MSP"), "r1")
 	if err != nil {
