@@ -10,7 +10,7 @@ require (
 	github.com/go-openapi/spec v0.21.0 // indirect
 	github.com/go-openapi/swag v0.23.0 // indirect
 	github.com/hyperledger/fabric-chaincode-go/v2 v2.0.0
-	github.com/hyperledger/fabric-protos-go-apiv2 v0.3.4 // indirect
+	github.com/hyperledger/fabric-protos-go-apiv2 v0.3.4
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/mailru/easyjson v0.7.7 // indirect
 	github.com/xeipuuv/gojsonpointer v0.0.0-20190905194746-02993c407bfb // indirect

@@ -2,18 +2,23 @@ package contracts
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // fakeStub is an in-memory world state for unit tests. Writes go to a pending set that commit
-// applies, so a test can check that a refused transaction wrote nothing.
+// applies and reads never see (as in Fabric), so a test can check that a refusal wrote nothing.
 type fakeStub struct {
 	shim.ChaincodeStubInterface
 	state   map[string][]byte
@@ -21,11 +26,12 @@ type fakeStub struct {
 	txID    string
 	now     time.Time
 	events  []string
+	payload map[string]string
 }
 
 func newFakeStub() *fakeStub {
 	return &fakeStub{state: map[string][]byte{}, pending: map[string][]byte{}, txID: "tx0",
-		now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), payload: map[string]string{}}
 }
 
 func (s *fakeStub) GetTxID() string { return s.txID }
@@ -41,13 +47,70 @@ func (s *fakeStub) PutState(key string, value []byte) error {
 	return nil
 }
 
-func (s *fakeStub) SetEvent(name string, _ []byte) error {
+func (s *fakeStub) SetEvent(name string, payload []byte) error {
 	s.events = append(s.events, name)
+	s.payload[name] = string(payload)
 	return nil
 }
 
 func (s *fakeStub) CreateCompositeKey(objectType string, attributes []string) (string, error) {
 	return "\x00" + objectType + "\x00" + strings.Join(attributes, "\x00") + "\x00", nil
+}
+
+func (s *fakeStub) prefixKeys(objectType string, attributes []string) []string {
+	prefix := "\x00" + objectType + "\x00"
+	if len(attributes) > 0 {
+		prefix += strings.Join(attributes, "\x00") + "\x00"
+	}
+	var keys []string
+	for k := range s.state {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (s *fakeStub) GetStateByPartialCompositeKey(objectType string, attributes []string) (shim.StateQueryIteratorInterface, error) {
+	return s.iterator(s.prefixKeys(objectType, attributes)), nil
+}
+
+func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string, attributes []string, pageSize int32, bookmark string) (shim.StateQueryIteratorInterface, *peer.QueryResponseMetadata, error) {
+	keys := s.prefixKeys(objectType, attributes)
+	start := sort.SearchStrings(keys, bookmark)
+	if bookmark == "" {
+		start = 0
+	}
+	end := start + int(pageSize)
+	next := ""
+	if end < len(keys) {
+		next = keys[end]
+	} else {
+		end = len(keys)
+	}
+	page := keys[start:end]
+	return s.iterator(page), &peer.QueryResponseMetadata{FetchedRecordsCount: int32(len(page)), Bookmark: next}, nil
+}
+
+func (s *fakeStub) iterator(keys []string) *fakeIterator {
+	it := &fakeIterator{}
+	for _, k := range keys {
+		it.items = append(it.items, &queryresult.KV{Key: k, Value: s.state[k]})
+	}
+	return it
+}
+
+type fakeIterator struct {
+	items []*queryresult.KV
+}
+
+func (it *fakeIterator) HasNext() bool { return len(it.items) > 0 }
+func (it *fakeIterator) Close() error  { return nil }
+func (it *fakeIterator) Next() (*queryresult.KV, error) {
+	kv := it.items[0]
+	it.items = it.items[1:]
+	return kv, nil
 }
 
 // commit applies the pending writes, as a valid transaction would.
@@ -58,26 +121,84 @@ func (s *fakeStub) commit() {
 	s.pending = map[string][]byte{}
 }
 
-func (s *fakeStub) keys() []string {
-	keys := make([]string, 0, len(s.state))
-	for k := range s.state {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 type fakeIdentity struct {
 	cid.ClientIdentity
-	msp string
+	msp  string
+	cn   string
+	role string
 }
 
-func (f fakeIdentity) GetMSPID() (string, error)                      { return f.msp, nil }
-func (f fakeIdentity) GetX509Certificate() (*x509.Certificate, error) { return nil, nil }
+func (f fakeIdentity) GetMSPID() (string, error) { return f.msp, nil }
+func (f fakeIdentity) GetX509Certificate() (*x509.Certificate, error) {
+	return &x509.Certificate{Subject: pkix.Name{CommonName: f.cn, OrganizationalUnit: []string{f.role}}}, nil
+}
 
+// contextFor acts as a client (not admin) of msp.
 func contextFor(stub *fakeStub, msp string) contractapi.TransactionContextInterface {
+	return contextAs(stub, msp, "client")
+}
+
+func contextAs(stub *fakeStub, msp, role string) contractapi.TransactionContextInterface {
 	ctx := &contractapi.TransactionContext{}
 	ctx.SetStub(stub)
-	ctx.SetClientIdentity(fakeIdentity{msp: msp})
+	name := "User1"
+	if role == "admin" {
+		name = "Admin"
+	}
+	ctx.SetClientIdentity(fakeIdentity{msp: msp, cn: fmt.Sprintf("%s@%s", name, strings.ToLower(strings.TrimSuffix(msp, "MSP"))), role: role})
 	return ctx
+}
+
+// ledger drives transactions against one fake world state, a fresh tx id and time each.
+type ledger struct {
+	t     *testing.T
+	stub  *fakeStub
+	count int
+}
+
+func newLedger(t *testing.T) *ledger { return &ledger{t: t, stub: newFakeStub()} }
+
+type txFunc func(ctx contractapi.TransactionContextInterface) (string, error)
+
+func (l *ledger) run(msp, role string, fn txFunc) (string, error) {
+	l.count++
+	l.stub.txID = fmt.Sprintf("tx%04d", l.count)
+	l.stub.now = l.stub.now.Add(time.Minute)
+	l.stub.events = nil
+	out, err := fn(contextAs(l.stub, msp, role))
+	if err != nil {
+		if len(l.stub.pending) != 0 || len(l.stub.events) != 0 {
+			l.t.Errorf("refused transaction wrote %d keys and events %v", len(l.stub.pending), l.stub.events)
+		}
+		l.stub.pending = map[string][]byte{}
+		return "", err
+	}
+	l.stub.commit()
+	return out, nil
+}
+
+// ok runs a transaction that must succeed.
+func (l *ledger) ok(msp, role string, fn txFunc) string {
+	l.t.Helper()
+	out, err := l.run(msp, role, fn)
+	if err != nil {
+		l.t.Fatalf("unexpected refusal: %v", err)
+	}
+	return out
+}
+
+// refused runs a transaction that must fail with code, writing nothing.
+func (l *ledger) refused(code, msp, role string, fn txFunc) {
+	l.t.Helper()
+	_, err := l.run(msp, role, fn)
+	if err == nil || !strings.HasPrefix(err.Error(), code+": ") {
+		l.t.Fatalf("err = %v, want %s", err, code)
+	}
+}
+
+func (l *ledger) lastEvent() string {
+	if len(l.stub.events) == 0 {
+		return ""
+	}
+	return l.stub.events[len(l.stub.events)-1]
 }
