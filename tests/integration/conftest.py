@@ -11,6 +11,7 @@ import pytest
 from fedfabric.admin import NativeNetwork, Topology
 from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile, Contract, Gateway
+from fedfabric.ledger import Ledger
 
 BASE_PORT = int(os.environ.get("FEDFABRIC_TEST_BASE_PORT", "27000"))
 
@@ -66,3 +67,20 @@ def contracts(gateways: dict[str, Gateway], profile: ConnectionProfile) -> dict[
 def unique(prefix: str) -> str:
     return f"{prefix}-{os.urandom(4).hex()}"
 
+
+
+@pytest.fixture(scope="session")
+def ledgers(profile: ConnectionProfile) -> Iterator[dict[tuple[str, str], Ledger]]:
+    """A Ledger per (org, user) for Org1..Org3 and users Admin and User1."""
+    opened: dict[tuple[str, str], Ledger] = {}
+    gateways = []
+    for org in ("Org1", "Org2", "Org3"):
+        for user in ("Admin", "User1"):
+            gateway = profile.connect(org, user=user)
+            gateways.append(gateway)
+            opened[(org, user)] = Ledger(gateway.get_network(profile.channel), profile.chaincode)
+    try:
+        yield opened
+    finally:
+        for g in gateways:
+            g.close()

@@ -60,6 +60,8 @@ class SubmittedTransaction(Commit):
     """A transaction accepted by the orderer: its result now, its commit status on demand."""
 
     def __init__(self, client: Client, transaction_id: str,
-                 request: gateway_pb2.SignedCommitStatusRequest, result: bytes) -> None:
+                 request: gateway_pb2.SignedCommitStatusRequest, result: bytes,
+                 chaincode_event: tuple[str, bytes] | None = None) -> None:
         super().__init__(client, transaction_id, request)
         self.result = result
+        self.chaincode_event = chaincode_event  # (name, payload) the commit will emit

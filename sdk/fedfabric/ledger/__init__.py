@@ -1,0 +1,42 @@
+"""Typed access to fedfabric's ledger: datasets and grants, training tasks, the model registry.
+
+Example::
+
+    with profile.connect("Org1", user="Admin") as gateway:
+        ledger = Ledger(gateway.get_network(profile.channel), profile.chaincode)
+        ledger.datasets.register("ward-a", "Ward A", sha, "file:///...", {"cols": 30}, 569,
+                                 {"algorithm": "AES-256-GCM"})
+        ledger.datasets.grant("ward-a", "Org2MSP", "training", "2030-01-01T00:00:00Z")
+"""
+
+from __future__ import annotations
+
+from fedfabric.gateway import Network
+from fedfabric.ledger.api import Datasets, Models, Tasks, all_pages
+from fedfabric.ledger.calls import ContractCalls
+from fedfabric.ledger.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    LedgerError,
+    NotFound,
+    PermissionDenied,
+)
+from fedfabric.ledger.schema import *  # noqa: F403 (the record types are part of the API)
+
+
+class Ledger:
+    """The three contracts of the fedfabric chaincode on one channel."""
+
+    def __init__(self, network: Network, chaincode: str = "fedfabric", retries: int = 8) -> None:
+        self.datasets = Datasets(ContractCalls(network, chaincode, "datasets", retries))
+        self.tasks = Tasks(ContractCalls(network, chaincode, "tasks", retries))
+        self.models = Models(ContractCalls(network, chaincode, "models", retries))
+
+
+__all__ = [
+    "AlreadyExists", "Conflict", "Datasets", "FailedPrecondition", "Internal", "InvalidArgument",
+    "Ledger", "LedgerError", "Models", "NotFound", "PermissionDenied", "Tasks", "all_pages",
+]

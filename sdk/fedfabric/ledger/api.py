@@ -1,0 +1,212 @@
+"""Typed calls over each contract of the chaincode (see chaincode/contract.json)."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fedfabric.ledger.calls import ContractCalls
+from fedfabric.ledger.decode import decode
+from fedfabric.ledger.schema import (
+    AccessDecision,
+    AccessEntry,
+    Attestation,
+    Dataset,
+    Endorsement,
+    Event,
+    Grant,
+    Inference,
+    InferenceView,
+    Lineage,
+    Model,
+    ModelSpec,
+    ModelView,
+    OrgKey,
+    Page,
+    Round,
+    Task,
+    TaskHistory,
+    TaskSpec,
+    Update,
+    Verdict,
+)
+
+DEFAULT_PAGE = 50
+
+
+def _json(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _time(value: datetime.datetime | str) -> str:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise ValueError("expiry must be timezone-aware")
+        return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _page(cls: Any, data: Any) -> Page[Any]:
+    return Page([decode(cls, item) for item in data["items"]], data["bookmark"])
+
+
+class Datasets:
+    """Datasets, grants, access checks and the audit log (contract ``datasets``)."""
+
+    def __init__(self, calls: ContractCalls) -> None:
+        self._c = calls
+
+    def register(self, id: str, name: str, sha256: str, uri: str, schema: dict[str, Any],
+                 rows: int, encryption: dict[str, Any]) -> Dataset:
+        event = self._c.submit("RegisterDataset", id, name, sha256, uri, _json(schema), str(rows),
+                               _json(encryption))
+        return decode(Dataset, event.data)
+
+    def get(self, id: str) -> Dataset:
+        return decode(Dataset, self._c.evaluate("GetDataset", id))
+
+    def list(self, page_size: int = DEFAULT_PAGE, bookmark: str = "") -> Page[Dataset]:
+        return _page(Dataset, self._c.evaluate("ListDatasets", str(page_size), bookmark))
+
+    def grant(self, dataset_id: str, grantee_msp: str, purpose: str,
+              expires_at: datetime.datetime | str, grantee_id: str = "") -> Grant:
+        event = self._c.submit("GrantAccess", dataset_id, grantee_msp, grantee_id, purpose,
+                               _time(expires_at))
+        return decode(Grant, event.data)
+
+    def revoke(self, dataset_id: str, grantee_msp: str, purpose: str,
+               grantee_id: str = "") -> Grant:
+        event = self._c.submit("RevokeGrant", dataset_id, grantee_msp, grantee_id, purpose)
+        return decode(Grant, event.data)
+
+    def check(self, dataset_id: str, msp_id: str, purpose: str,
+              identity: str = "") -> AccessDecision:
+        return decode(AccessDecision,
+                      self._c.evaluate("CheckAccess", dataset_id, msp_id, identity, purpose))
+
+    def record_access(self, dataset_id: str, purpose: str) -> AccessEntry:
+        return decode(AccessEntry, self._c.submit("RecordAccess", dataset_id, purpose).data)
+
+    def grants(self, dataset_id: str, page_size: int = DEFAULT_PAGE,
+               bookmark: str = "") -> Page[Grant]:
+        return _page(Grant, self._c.evaluate("ListGrants", dataset_id, str(page_size), bookmark))
+
+    def access_log(self, dataset_id: str, page_size: int = DEFAULT_PAGE,
+                   bookmark: str = "") -> Page[AccessEntry]:
+        return _page(AccessEntry,
+                     self._c.evaluate("GetAccessLog", dataset_id, str(page_size), bookmark))
+
+
+class Tasks:
+    """Training tasks, rounds, updates, aggregate endorsements, org keys (contract ``tasks``)."""
+
+    def __init__(self, calls: ContractCalls) -> None:
+        self._c = calls
+
+    def create(self, spec: TaskSpec) -> Task:
+        return decode(Task, self._c.submit("CreateTask", _json(spec)).data)
+
+    def get(self, task_id: str) -> Task:
+        return decode(Task, self._c.evaluate("GetTask", task_id))
+
+    def list(self, page_size: int = DEFAULT_PAGE, bookmark: str = "") -> Page[Task]:
+        return _page(Task, self._c.evaluate("ListTasks", str(page_size), bookmark))
+
+    def submit_update(self, task_id: str, round: int, manifest_hash: str, shards: int,
+                      samples: int, dataset_id: str) -> Event:
+        """Event UpdateSubmitted, or RoundClosed when this was the last participant's update."""
+        return self._c.submit("SubmitUpdate", task_id, str(round), manifest_hash, str(shards),
+                              str(samples), dataset_id)
+
+    def close_round(self, task_id: str, round: int) -> Event:
+        return self._c.submit("CloseRound", task_id, str(round))
+
+    def endorse_aggregate(self, task_id: str, round: int, aggregate_hash: str,
+                          aggregate_uri: str) -> Event:
+        """Event AggregateEndorsed, or RoundFinalized when this endorsement made the quorum."""
+        return self._c.submit("EndorseAggregate", task_id, str(round), aggregate_hash,
+                              aggregate_uri)
+
+    def cancel(self, task_id: str) -> Task:
+        return decode(Task, self._c.submit("CancelTask", task_id).data)
+
+    def round(self, task_id: str, round: int) -> Round:
+        return decode(Round, self._c.evaluate("GetRound", task_id, str(round)))
+
+    def updates(self, task_id: str, round: int) -> builtins.list[Update]:
+        return decode(list[Update], self._c.evaluate("ListUpdates", task_id, str(round)))
+
+    def endorsements(self, task_id: str, round: int) -> builtins.list[Endorsement]:
+        return decode(list[Endorsement],
+                      self._c.evaluate("ListEndorsements", task_id, str(round)))
+
+    def history(self, task_id: str) -> TaskHistory:
+        return decode(TaskHistory, self._c.evaluate("GetTaskHistory", task_id))
+
+    def publish_key(self, algorithm: str, public_key: str) -> OrgKey:
+        return decode(OrgKey, self._c.submit("PublishOrgKey", algorithm, public_key).data)
+
+    def org_key(self, msp_id: str) -> OrgKey:
+        return decode(OrgKey, self._c.evaluate("GetOrgKey", msp_id))
+
+
+class Models:
+    """Model versions, status, attested metrics, inferences and lineage (contract ``models``)."""
+
+    def __init__(self, calls: ContractCalls) -> None:
+        self._c = calls
+
+    def register(self, spec: ModelSpec) -> Model:
+        return decode(Model, self._c.submit("RegisterModel", _json(spec)).data)
+
+    def set_status(self, name: str, version: str, status: str) -> Model:
+        return decode(Model, self._c.submit("SetModelStatus", name, version, status).data)
+
+    def deploy(self, name: str, version: str) -> Model:
+        return self.set_status(name, version, "DEPLOYED")
+
+    def retire(self, name: str, version: str) -> Model:
+        return self.set_status(name, version, "RETIRED")
+
+    def get(self, name: str, version: str) -> ModelView:
+        return decode(ModelView, self._c.evaluate("GetModel", name, version))
+
+    def list(self, name: str = "", page_size: int = DEFAULT_PAGE,
+             bookmark: str = "") -> Page[Model]:
+        return _page(Model, self._c.evaluate("ListModels", name, str(page_size), bookmark))
+
+    def attest_metrics(self, name: str, version: str, metrics: dict[str, Any],
+                       dataset_hash: str = "") -> Attestation:
+        event = self._c.submit("AttestMetrics", name, version, _json(metrics), dataset_hash)
+        return decode(Attestation, event.data)
+
+    def record_inference(self, id: str, name: str, version: str, input_hash: str,
+                         output_hash: str) -> Inference:
+        event = self._c.submit("RecordInference", id, name, version, input_hash, output_hash)
+        return decode(Inference, event.data)
+
+    def attest_inference(self, id: str, output_hash: str) -> Verdict:
+        return decode(Verdict, self._c.submit("AttestInference", id, output_hash).data)
+
+    def inference(self, id: str) -> InferenceView:
+        return decode(InferenceView, self._c.evaluate("GetInference", id))
+
+    def lineage(self, name: str, version: str) -> Lineage:
+        return decode(Lineage, self._c.evaluate("GetModelLineage", name, version))
+
+
+def all_pages(fetch: Any, *args: Any) -> Iterator[Any]:
+    """Every item of a paginated listing: ``all_pages(ledger.datasets.list)``."""
+    bookmark = ""
+    while True:
+        page = fetch(*args, bookmark=bookmark)
+        yield from page.items
+        if not page.bookmark:
+            return
+        bookmark = page.bookmark

@@ -1,0 +1,48 @@
+"""Calling one contract of the chaincode: JSON in and out, refusals as LedgerErrors, and bounded
+retries of submits that lose an MVCC or phantom-read race (safe: an invalid transaction wrote
+nothing)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from fedfabric.gateway import CommitError, Contract, GatewayError, Network
+from fedfabric.ledger.errors import Conflict, from_commit_error, from_gateway_error
+from fedfabric.ledger.schema import Event
+
+RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
+
+
+class ContractCalls:
+    def __init__(self, network: Network, chaincode: str, contract: str, retries: int = 8) -> None:
+        self.contract_name = contract
+        self._contract: Contract = network.get_contract(chaincode, contract)
+        self._retries = retries
+
+    def evaluate(self, function: str, *args: str) -> Any:
+        try:
+            return json.loads(self._contract.evaluate(function, args))
+        except GatewayError as e:
+            raise from_gateway_error(e) from e
+
+    def submit(self, function: str, *args: str) -> Event:
+        """Submit and wait for the commit; returns the event the transaction emitted."""
+        for attempt in range(self._retries + 1):
+            try:
+                submitted = self._contract.submit_async(function, args)
+                status = submitted.status()
+            except GatewayError as e:
+                raise from_gateway_error(e) from e
+            if status.successful:
+                name, payload = submitted.chaincode_event or ("", submitted.result)
+                return Event(name, json.loads(payload), status.transaction_id,
+                             status.block_number)
+            if status.code_name not in RETRYABLE:
+                raise from_commit_error(CommitError(status.transaction_id, status.code))
+            if attempt < self._retries:
+                time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))  # spread the racers
+        raise Conflict(f"{function} lost {self._retries + 1} races with concurrent transactions",
+                       status.transaction_id)

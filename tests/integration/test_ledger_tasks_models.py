@@ -1,0 +1,164 @@
+"""Round bookkeeping and the model registry on the real network, with concurrent parties."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fedfabric.ledger import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from fedfabric.ledger.schema import ModelSpec, Participant, Provenance, TaskSpec
+
+from .conftest import unique
+
+ORGS = ("Org1", "Org2", "Org3")
+LATER = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
+
+
+def h(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def task(ledgers):
+    """Each org registers a dataset and grants training to Org1, which creates a 2-round task."""
+    datasets = {}
+    for org in ORGS:
+        did = unique(f"ward-{org.lower()}")
+        admin = ledgers[(org, "Admin")]
+        admin.datasets.register(did, f"{org} ward", h(did), f"file:///{did}", {}, 100, {})
+        if org != "Org1":
+            admin.datasets.grant(did, "Org1MSP", "training", LATER)
+        datasets[org] = did
+    spec = TaskSpec(
+        id=unique("task"), model_spec_hash=h("spec"), initial_weights_hash=h("w0"),
+        initial_weights_uri="file:///w0", he_context_hash=h("ctx"), he_context_uri="file:///ctx",
+        participants=[Participant(f"{o}MSP", datasets[o]) for o in ORGS], rounds=2,
+        min_updates=2, quorum=2, strategy="fedavg", hyperparameters={"epochs": 1})
+    return spec, datasets
+
+
+def test_create_task_refusals_write_nothing(ledgers, task):
+    spec, datasets = task
+    org1 = ledgers[("Org1", "Admin")]
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org1", "User1")].tasks.create(spec)
+    with pytest.raises(InvalidArgument):
+        org1.tasks.create(TaskSpec(**{**spec.__dict__, "min_updates": 9}))
+    # Org3 revokes its grant: a task on its data is refused.
+    ledgers[("Org3", "Admin")].datasets.revoke(datasets["Org3"], "Org1MSP", "training")
+    with pytest.raises(PermissionDenied, match="no live training grant"):
+        org1.tasks.create(spec)
+    with pytest.raises(NotFound):
+        org1.tasks.get(spec.id)
+
+
+def test_a_task_from_creation_to_a_verified_model(ledgers, task):
+    spec, datasets = task
+    org1 = ledgers[("Org1", "Admin")]
+    created = org1.tasks.create(spec)
+    assert (created.status, created.current_round, created.initiator_msp) == ("ACTIVE", 1, "Org1MSP")
+    with pytest.raises(AlreadyExists):
+        org1.tasks.create(spec)
+
+    # Round 1: all three submit at once; the last one's transaction closes the round.
+    def submit(org: str, round: int):
+        return ledgers[(org, "User1")].tasks.submit_update(
+            spec.id, round, h(f"{org}-{round}"), 4, 100 * (ORGS.index(org) + 1), datasets[org])
+
+    with ThreadPoolExecutor(3) as pool:
+        events = list(pool.map(lambda o: submit(o, 1), ORGS))
+    assert sorted(e.name for e in events) == ["RoundClosed", "UpdateSubmitted", "UpdateSubmitted"]
+    closed = ledgers[("Org3", "User1")].tasks.round(spec.id, 1)
+    assert closed.status == "CLOSED" and closed.total_samples == 600
+    assert [i.msp_id for i in closed.included] == ["Org1MSP", "Org2MSP", "Org3MSP"]
+    with pytest.raises(FailedPrecondition):
+        submit("Org2", 1)  # the round is closed: a late or replayed update is refused
+    assert len(ledgers[("Org2", "User1")].tasks.updates(spec.id, 1)) == 3
+
+    # Endorsements: Org3's aggregate differs; Org1 and Org2 agree at the same time.
+    ev = ledgers[("Org3", "User1")].tasks.endorse_aggregate(spec.id, 1, h("wrong"), "file:///x")
+    assert ev.name == "AggregateEndorsed"
+    with ThreadPoolExecutor(2) as pool:
+        events = list(pool.map(lambda o: ledgers[(o, "User1")].tasks.endorse_aggregate(
+            spec.id, 1, h("agg1"), "file:///agg1"), ("Org1", "Org2")))
+    assert sorted(e.name for e in events) == ["AggregateEndorsed", "RoundFinalized"]
+    finalized = ledgers[("Org2", "User1")].tasks.round(spec.id, 1)
+    assert (finalized.status, finalized.final_hash) == ("FINALIZED", h("agg1"))
+    endorsements = ledgers[("Org1", "User1")].tasks.endorsements(spec.id, 1)
+    assert {e.msp_id: e.aggregate_hash for e in endorsements}["Org3MSP"] == h("wrong")
+    with pytest.raises(FailedPrecondition):  # the round is final: no more endorsements
+        ledgers[("Org1", "User1")].tasks.endorse_aggregate(spec.id, 1, h("agg1"), "file:///a")
+
+    # Round 2: Org3 does not submit; min_updates are in, so the initiator closes it.
+    submit("Org1", 2)
+    submit("Org2", 2)
+    with pytest.raises(AlreadyExists):  # one update per participant per round
+        submit("Org1", 2)
+    with pytest.raises(InvalidArgument):  # Org3 trains on its own dataset only
+        ledgers[("Org3", "User1")].tasks.submit_update(spec.id, 2, h("x"), 1, 1, datasets["Org1"])
+    closed = org1.tasks.close_round(spec.id, 2)
+    assert closed.name == "RoundClosed" and closed.data["auto"] is False
+    for org in ("Org1", "Org2"):
+        ledgers[(org, "User1")].tasks.endorse_aggregate(spec.id, 2, h("agg2"), "file:///agg2")
+    done = ledgers[("Org3", "User1")].tasks.get(spec.id)
+    assert done.status == "COMPLETED"
+    history = ledgers[("Org3", "User1")].tasks.history(spec.id)
+    assert [len(r.updates) for r in history.rounds] == [3, 2]
+
+    # The model registry.
+    model = ModelSpec(name=unique("diagnosis"), version="1",
+                      provenance=Provenance("task", task_id=spec.id, round=2),
+                      weights_hash=h("weights"), weights_uri="file:///weights",
+                      framework="tensorflow", metrics={"accuracy": 0.95},
+                      input_spec={"features": 30})
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org1", "User1")].models.register(model)
+    registered = org1.models.register(model)
+    assert registered.status == "REGISTERED" and registered.owner_msp == "Org1MSP"
+    with pytest.raises(AlreadyExists):
+        org1.models.register(model)
+    with pytest.raises(FailedPrecondition):  # not deployed yet
+        org1.models.record_inference(unique("inf"), model.name, "1", h("in"), h("out"))
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org2", "Admin")].models.deploy(model.name, "1")
+    assert org1.models.deploy(model.name, "1").status == "DEPLOYED"
+
+    ledgers[("Org2", "User1")].models.attest_metrics(model.name, "1", {"accuracy": 0.93})
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org1", "User1")].models.attest_metrics(model.name, "1", {"accuracy": 1.0})
+    view = ledgers[("Org3", "User1")].models.get(model.name, "1")
+    assert [a.msp_id for a in view.attestations] == ["Org2MSP"]
+    assert model.name in {m.name for m in ledgers[("Org3", "User1")].models.list().items}
+
+    good, forged = unique("inf"), unique("inf")
+    ledgers[("Org1", "User1")].models.record_inference(good, model.name, "1", h("in"), h("out"))
+    ledgers[("Org1", "User1")].models.record_inference(forged, model.name, "1", h("in"),
+                                                       h("forged"))
+    assert ledgers[("Org2", "User1")].models.attest_inference(good, h("out")).verdict == "VERIFIED"
+    assert ledgers[("Org2", "User1")].models.attest_inference(forged, h("out")).verdict == \
+        "DISPUTED"
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org1", "User1")].models.attest_inference(good, h("out"))
+    assert ledgers[("Org3", "User1")].models.inference(good).status == "VERIFIED"
+    assert ledgers[("Org3", "User1")].models.inference(forged).status == "DISPUTED"
+
+    lineage = ledgers[("Org3", "User1")].models.lineage(model.name, "1")
+    assert lineage.task is not None and lineage.task.id == spec.id
+    assert [r.final_hash for r in lineage.rounds] == [h("agg1"), h("agg2")]
+    assert ledgers[("Org1", "Admin")].models.retire(model.name, "1").status == "RETIRED"
+
+
+def test_org_keys(ledgers):
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org2", "User1")].tasks.publish_key("X25519", "pem")
+    key = ledgers[("Org2", "Admin")].tasks.publish_key("X25519", "-----BEGIN PUBLIC KEY-----")
+    assert ledgers[("Org3", "User1")].tasks.org_key("Org2MSP") == key
