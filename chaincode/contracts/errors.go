@@ -1,6 +1,9 @@
 package contracts
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Error codes are stable: clients match on the code, never on the message text.
 // contract.json lists them.
@@ -13,7 +16,19 @@ const (
 	CodeInternal           = "INTERNAL"
 )
 
+// maxMessageLen bounds a refusal's text: messages quote the caller's input, and an unbounded
+// one would travel back in gRPC trailers, which peers and clients cap.
+const maxMessageLen = 512
+
 // refusal builds an error whose text is "CODE: message".
 func refusal(code, format string, args ...interface{}) error {
-	return fmt.Errorf("%s: %s", code, fmt.Sprintf(format, args...))
+	message := fmt.Sprintf(format, args...)
+	if len(message) > maxMessageLen {
+		cut := maxMessageLen
+		for cut > 0 && !utf8.RuneStart(message[cut]) {
+			cut--
+		}
+		message = message[:cut] + "… (truncated)"
+	}
+	return fmt.Errorf("%s: %s", code, message)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestPutRecordStoresCallerAndEmitsEvent(t *testing.T) {
@@ -69,5 +70,17 @@ func TestChaincodeBuilds(t *testing.T) {
 	// contractapi rejects contracts whose methods it cannot describe; build it as main.go does.
 	if _, err := NewChaincode(); err != nil {
 		t.Fatalf("NewChaincode: %v", err)
+	}
+}
+
+func TestRefusalsStayShortWhateverTheInput(t *testing.T) {
+	stub := newFakeStub()
+	huge := strings.Repeat("é", 40000)
+	_, err := (&RecordContract{}).PutRecord(contextFor(stub, "Org1MSP"), huge, "{}")
+	if err == nil || len(err.Error()) > maxMessageLen+64 || !utf8.ValidString(err.Error()) {
+		t.Fatalf("refusal of %d bytes (valid UTF-8: %t)", len(err.Error()), utf8.ValidString(err.Error()))
+	}
+	if !strings.HasPrefix(err.Error(), CodeInvalidArgument+": ") {
+		t.Errorf("err = %v", err)
 	}
 }
