@@ -1,60 +1,23 @@
-"""The `fedfabric` command line."""
+"""`fedfabric network`: bring a Fabric network up, down, inspect it."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fedfabric.admin import AdminError, NativeNetwork, Topology
-from fedfabric.admin.layout import default_network_dir
+from fedfabric.cli.common import DirOption, RichProgress, console, fail, network_dir
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Federated learning with encrypted updates on Hyperledger Fabric.")
-network_app = typer.Typer(no_args_is_help=True, help="Bring a Fabric network up, down, inspect it.")
-app.add_typer(network_app, name="network")
-
-console = Console()
-err = Console(stderr=True)
-
-DirOption = Annotated[Path, typer.Option(
-    "--dir", envvar="FEDFABRIC_NETWORK", help="Directory that holds the network's state.",
-    default_factory=default_network_dir, show_default=False)]
+app = typer.Typer(no_args_is_help=True, help="Bring a Fabric network up, down, inspect it.")
 
 
-class RichProgress:
-    """Each step shows a spinner while it runs, then a tick (or a cross) and its time."""
-
-    @contextmanager
-    def step(self, text: str) -> Iterator[None]:
-        began = time.monotonic()
-        try:
-            with console.status(text):
-                yield
-        except BaseException:
-            console.print(f"[red]✗[/red] {text} [dim]({time.monotonic() - began:.1f}s)[/dim]")
-            raise
-        console.print(f"[green]✓[/green] {text} [dim]({time.monotonic() - began:.1f}s)[/dim]")
-
-    def note(self, text: str) -> None:
-        console.print(f"  [dim]{text}[/dim]")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-@network_app.command("up")
+@app.command("up")
 def network_up(
-    dir: DirOption,
+    dir: DirOption = None,
     orgs: Annotated[int | None, typer.Option(
         help="Organisations, one peer each [default: 3].")] = None,
     orderers: Annotated[int | None, typer.Option(
@@ -64,7 +27,7 @@ def network_up(
                                                   "[default: 7000].")] = None,
 ) -> None:
     """Create the network, or resume an existing one with its ledgers."""
-    net = NativeNetwork(dir)
+    net = NativeNetwork(network_dir(dir))
     given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
                                    base_port=base_port).items() if v is not None}
     try:
@@ -85,13 +48,13 @@ def network_up(
                   f"{t.orderers} orderer(s), channel {t.channel}, state in {net.layout.root}")
 
 
-@network_app.command("down")
+@app.command("down")
 def network_down(
-    dir: DirOption,
+    dir: DirOption = None,
     purge: Annotated[bool, typer.Option("--purge", help="Also delete ledgers and keys.")] = False,
 ) -> None:
     """Stop every node this network started; --purge deletes its data too."""
-    net = NativeNetwork(dir)
+    net = NativeNetwork(network_dir(dir))
     if not net.exists and not purge:
         raise fail(f"no network at {net.layout.root}")
     try:
@@ -102,13 +65,13 @@ def network_down(
                                                           "; data kept"))
 
 
-@network_app.command("status")
+@app.command("status")
 def network_status(
-    dir: DirOption,
+    dir: DirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Health of every node and the channel height each one has."""
-    net = NativeNetwork(dir)
+    net = NativeNetwork(network_dir(dir))
     try:
         nodes = net.status()
     except AdminError as e:
@@ -128,14 +91,10 @@ def network_status(
         raise typer.Exit(1)
 
 
-@network_app.command("profile")
-def network_profile(dir: DirOption) -> None:
+@app.command("profile")
+def network_profile(dir: DirOption = None) -> None:
     """Print the JSON connection profile that the SDK and other tools use."""
     try:
-        print(json.dumps(NativeNetwork(dir).profile(), indent=2))
+        print(json.dumps(NativeNetwork(network_dir(dir)).profile(), indent=2))
     except AdminError as e:
         raise fail(str(e)) from e
-
-
-if __name__ == "__main__":
-    app()

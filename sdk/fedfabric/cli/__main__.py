@@ -1,0 +1,3 @@
+from fedfabric.cli import app
+
+app()

@@ -1,0 +1,379 @@
+"""`fedfabric dataset|acl|task|round|model`: the ledger's records, as a chosen org and user."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fedfabric.admin import AdminError
+from fedfabric.cli.common import (
+    DirOption,
+    JsonOption,
+    OrgOption,
+    ProfileOption,
+    as_json,
+    console,
+    fail,
+    fields,
+    network_dir,
+    table,
+)
+from fedfabric.gateway import ConnectionProfile, GatewayError, ProfileError
+from fedfabric.ledger import Ledger, LedgerError, all_pages
+from fedfabric.ledger.decode import decode
+from fedfabric.ledger.schema import ModelSpec, TaskSpec
+
+dataset_app = typer.Typer(no_args_is_help=True, help="Register, list and show datasets.")
+acl_app = typer.Typer(no_args_is_help=True, help="Grant, revoke and check access; the audit log.")
+task_app = typer.Typer(no_args_is_help=True, help="Create, list and show training tasks.")
+round_app = typer.Typer(no_args_is_help=True, help="Show a training round.")
+model_app = typer.Typer(no_args_is_help=True, help="The model registry.")
+APPS = {"dataset": dataset_app, "acl": acl_app, "task": task_app, "round": round_app,
+        "model": model_app}
+
+AdminUser = Annotated[str, typer.Option("--user", "-u", help="Act as this user of the org.")]
+ReadUser = Annotated[str, typer.Option("--user", "-u", help="Act as this user of the org.")]
+Purpose = Annotated[str, typer.Option("--purpose", "-p", help="training, inference or read.")]
+
+
+@contextmanager
+def ledger_as(org: str, user: str, dir: Path | None, profile: Path | None) -> Iterator[Ledger]:
+    """A Ledger acting as user of org; refusals end the command with their code and reason."""
+    try:
+        p = ConnectionProfile.from_file(profile) if profile else \
+            ConnectionProfile.from_network_dir(network_dir(dir))
+        gateway = p.connect(org, user=user)
+    except (ProfileError, AdminError, OSError, ValueError) as e:
+        raise fail(str(e), 2) from e
+    try:
+        yield Ledger(gateway.get_network(p.channel), p.chaincode)
+    except (LedgerError, GatewayError) as e:
+        raise fail(str(e)) from e
+    finally:
+        gateway.close()
+
+
+def _json_arg(what: str, text: str) -> dict[str, Any]:
+    """A JSON object given inline or as @file."""
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+        value = json.loads(raw)
+    except (OSError, ValueError) as e:
+        raise fail(f"{what}: {e}", 2) from e
+    if not isinstance(value, dict):
+        raise fail(f"{what} must be a JSON object", 2)
+    return value
+
+
+def _name_version(text: str) -> tuple[str, str]:
+    name, sep, version = text.partition(":")
+    if not sep or not name or not version:
+        raise fail(f"{text!r}: give the model as NAME:VERSION", 2)
+    return name, version
+
+
+def _show(value: Any, as_json_output: bool, title: str) -> None:
+    console.print(as_json(value)) if as_json_output else console.print(fields(title, value))
+
+
+# ---- datasets ----------------------------------------------------------------------------------
+@dataset_app.command("register")
+def dataset_register(
+    dataset_id: str, name: Annotated[str, typer.Option(help="A readable name.")],
+    sha256: Annotated[str, typer.Option(help="sha256 of the (encrypted) content.")],
+    uri: Annotated[str, typer.Option(help="Where the ciphertext lives.")],
+    rows: Annotated[int, typer.Option(help="Number of rows.")],
+    schema: Annotated[str, typer.Option(help="JSON object (or @file): schema summary.")] = "{}",
+    encryption: Annotated[str, typer.Option(help="JSON object (or @file): how it is "
+                                            "encrypted.")] = "{}",
+    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Register a dataset owned by your organisation (admins only)."""
+    schema_obj, encryption_obj = _json_arg("--schema", schema), _json_arg("--encryption",
+                                                                          encryption)
+    with ledger_as(org, user, dir, profile) as ledger:
+        d = ledger.datasets.register(dataset_id, name, sha256, uri, schema_obj, rows,
+                                     encryption_obj)
+    _show(d, output_json, f"dataset {d.id} registered")
+
+
+@dataset_app.command("list")
+def dataset_list(org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+                 profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Every dataset on the channel."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        items = list(all_pages(ledger.datasets.list))
+    if output_json:
+        console.print(as_json(items))
+        return
+    console.print(table("datasets", ["id", "name", "owner", "rows", "sha256", "registered"],
+                        [[d.id, d.name, d.owner_msp, d.rows, d.sha256[:16] + "…", d.created_at]
+                         for d in items]))
+
+
+@dataset_app.command("show")
+def dataset_show(dataset_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
+                 dir: DirOption = None, profile: ProfileOption = None,
+                 output_json: JsonOption = False) -> None:
+    """One dataset."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        d = ledger.datasets.get(dataset_id)
+    _show(d, output_json, f"dataset {d.id}")
+
+
+# ---- access control ----------------------------------------------------------------------------
+@acl_app.command("grant")
+def acl_grant(
+    dataset_id: str, grantee: Annotated[str, typer.Argument(help="Grantee MSP id.")],
+    purpose: Purpose = "training",
+    days: Annotated[float, typer.Option(help="Valid for this many days.")] = 30.0,
+    identity: Annotated[str, typer.Option(help="Only this identity (certificate CN).")] = "",
+    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Let an organisation (or one identity in it) use a dataset for a purpose."""
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
+    with ledger_as(org, user, dir, profile) as ledger:
+        g = ledger.datasets.grant(dataset_id, grantee, purpose, expires, grantee_id=identity)
+    _show(g, output_json, "grant recorded")
+
+
+@acl_app.command("revoke")
+def acl_revoke(
+    dataset_id: str, grantee: Annotated[str, typer.Argument(help="Grantee MSP id.")],
+    purpose: Purpose = "training",
+    identity: Annotated[str, typer.Option(help="The identity the grant names, if any.")] = "",
+    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """End a grant now. A copy already fetched cannot be recalled."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        g = ledger.datasets.revoke(dataset_id, grantee, purpose, grantee_id=identity)
+    _show(g, output_json, "grant revoked")
+
+
+@acl_app.command("check")
+def acl_check(
+    dataset_id: str, msp_id: Annotated[str, typer.Argument(help="The organisation asking.")],
+    purpose: Purpose = "training",
+    identity: Annotated[str, typer.Option(help="The identity asking (certificate CN).")] = "",
+    org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """May this organisation use the dataset for this purpose now, and why."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        decision = ledger.datasets.check(dataset_id, msp_id, purpose, identity)
+    if output_json:
+        console.print(as_json(decision))
+    else:
+        verdict = "[green]allowed[/green]" if decision.allowed else "[red]denied[/red]"
+        console.print(f"{msp_id} {purpose} on {dataset_id}: {verdict} ({decision.reason})")
+    if not decision.allowed:
+        raise typer.Exit(3)
+
+
+@acl_app.command("log")
+def acl_log(dataset_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
+            dir: DirOption = None, profile: ProfileOption = None,
+            output_json: JsonOption = False) -> None:
+    """The dataset's grants and every recorded access."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        grants = list(all_pages(ledger.datasets.grants, dataset_id))
+        log = list(all_pages(ledger.datasets.access_log, dataset_id))
+    if output_json:
+        console.print(json.dumps({"grants": json.loads(as_json(grants)),
+                                  "accesses": json.loads(as_json(log))}, indent=2))
+        return
+    console.print(table(f"grants on {dataset_id}",
+                        ["grantee", "identity", "purpose", "status", "expires", "granted"],
+                        [[g.grantee_msp, g.grantee_id, g.purpose, g.status, g.expires_at,
+                          g.granted_at] for g in grants]))
+    console.print(table(f"accesses to {dataset_id}", ["time", "org", "identity", "purpose", "tx"],
+                        [[e.time, e.msp_id, e.identity, e.purpose, e.tx_id[:16] + "…"]
+                         for e in log]))
+
+
+# ---- tasks and rounds --------------------------------------------------------------------------
+@task_app.command("create")
+def task_create(
+    spec: Annotated[str, typer.Argument(help="The task spec: JSON object or @file.")],
+    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Create a training task from a JSON spec (see chaincode/CONTRACT.md)."""
+    try:
+        task_spec = decode(TaskSpec, _json_arg("spec", spec))
+    except TypeError as e:
+        raise fail(f"spec: {e}", 2) from e
+    with ledger_as(org, user, dir, profile) as ledger:
+        task = ledger.tasks.create(task_spec)
+    _show(task, output_json, f"task {task.id} created")
+
+
+@task_app.command("list")
+def task_list(org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+              profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Every task on the channel."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        items = list(all_pages(ledger.tasks.list))
+    if output_json:
+        console.print(as_json(items))
+        return
+    console.print(table("tasks", ["id", "initiator", "status", "round", "participants",
+                                  "strategy", "created"],
+                        [[t.id, t.initiator_msp, t.status, f"{t.current_round}/{t.rounds}",
+                          len(t.participants), t.strategy, t.created_at] for t in items]))
+
+
+@task_app.command("show")
+def task_show(task_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
+              dir: DirOption = None, profile: ProfileOption = None,
+              output_json: JsonOption = False) -> None:
+    """A task and the history of its rounds."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        history = ledger.tasks.history(task_id)
+    if output_json:
+        console.print(as_json(history))
+        return
+    t = history.task
+    console.print(f"[bold]task {t.id}[/bold]: {t.status}, round {t.current_round} of {t.rounds}, "
+                  f"initiator {t.initiator_msp}, min_updates {t.min_updates}, quorum {t.quorum}")
+    console.print(table("rounds", ["round", "status", "updates", "samples", "endorsements",
+                                   "final aggregate"],
+                        [[r.round, r.status, len(r.updates), r.total_samples or None,
+                          len(r.endorsements), (r.final_hash or "")[:16]] for r in history.rounds]))
+
+
+@round_app.command("show")
+def round_show(task_id: str, round_number: Annotated[int, typer.Argument(metavar="ROUND")],
+               org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+               profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """A round with its updates and aggregate endorsements."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        r = ledger.tasks.round(task_id, round_number)
+        updates = ledger.tasks.updates(task_id, round_number)
+        endorsements = ledger.tasks.endorsements(task_id, round_number)
+    if output_json:
+        console.print(json.dumps({"round": json.loads(as_json(r)),
+                                  "updates": json.loads(as_json(updates)),
+                                  "endorsements": json.loads(as_json(endorsements))}, indent=2))
+        return
+    console.print(f"[bold]task {task_id} round {r.round}[/bold]: {r.status}"
+                  + (f", final aggregate {r.final_hash}" if r.final_hash else ""))
+    console.print(table("updates", ["org", "samples", "shards", "manifest", "time"],
+                        [[u.msp_id, u.samples, u.shards, u.manifest_hash[:16] + "…", u.time]
+                         for u in updates]))
+    console.print(table("endorsements", ["org", "aggregate", "agrees", "time"],
+                        [[e.msp_id, e.aggregate_hash[:16] + "…",
+                          "" if not r.final_hash else e.aggregate_hash == r.final_hash, e.time]
+                         for e in endorsements]))
+
+
+# ---- models ------------------------------------------------------------------------------------
+@model_app.command("register")
+def model_register(
+    spec: Annotated[str, typer.Argument(help="The model spec: JSON object or @file.")],
+    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Register an immutable model version (admins only)."""
+    try:
+        model_spec = decode(ModelSpec, _json_arg("spec", spec))
+    except TypeError as e:
+        raise fail(f"spec: {e}", 2) from e
+    with ledger_as(org, user, dir, profile) as ledger:
+        m = ledger.models.register(model_spec)
+    _show(m, output_json, f"model {m.name}:{m.version} registered")
+
+
+@model_app.command("list")
+def model_list(name: Annotated[str, typer.Option(help="Only this model's versions.")] = "",
+               org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+               profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Every model version (or one model's)."""
+    with ledger_as(org, user, dir, profile) as ledger:
+        items = list(all_pages(ledger.models.list, name))
+    if output_json:
+        console.print(as_json(items))
+        return
+    console.print(table("models", ["name", "version", "owner", "status", "framework",
+                                   "provenance", "weights"],
+                        [[m.name, m.version, m.owner_msp, m.status, m.framework,
+                          m.provenance.task_id or m.provenance.type, m.weights_hash[:16] + "…"]
+                         for m in items]))
+
+
+@model_app.command("show")
+def model_show(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
+               org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+               profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """A model version with the metrics other organisations attested."""
+    name, version = _name_version(model)
+    with ledger_as(org, user, dir, profile) as ledger:
+        view = ledger.models.get(name, version)
+    if output_json:
+        console.print(as_json(view))
+        return
+    console.print(fields(f"model {name}:{version}", view.model))
+    console.print(table("attested metrics", ["org", "metrics", "time"],
+                        [[a.msp_id, json.dumps(a.metrics), a.time] for a in view.attestations]))
+
+
+@model_app.command("lineage")
+def model_lineage(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
+                  org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+                  profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Where a model came from: task -> rounds -> updates -> aggregates."""
+    name, version = _name_version(model)
+    with ledger_as(org, user, dir, profile) as ledger:
+        lineage = ledger.models.lineage(name, version)
+    if output_json:
+        console.print(as_json(lineage))
+        return
+    m = lineage.model
+    console.print(f"[bold]{m.name}:{m.version}[/bold] ({m.status}) weights {m.weights_hash}")
+    if lineage.task is None:
+        console.print(f"provenance: external — {m.provenance.description}")
+        return
+    console.print(f"from task {lineage.task.id} ({lineage.task.status}), "
+                  f"initiator {lineage.task.initiator_msp}")
+    rows = []
+    for r in lineage.rounds:
+        for u in r.updates:
+            rows.append([r.round, "update", u.msp_id, u.manifest_hash[:16] + "…", u.samples])
+        for e in r.endorsements:
+            rows.append([r.round, "aggregate", e.msp_id, e.aggregate_hash[:16] + "…",
+                         "final" if e.aggregate_hash == r.final_hash else "dissent"])
+    console.print(table("lineage", ["round", "kind", "org", "hash", "note"], rows))
+
+
+def _set_status(model: str, status: str, org: str, user: str, dir: Path | None,
+                profile: Path | None,
+                output_json: bool) -> None:
+    name, version = _name_version(model)
+    with ledger_as(org, user, dir, profile) as ledger:
+        m = ledger.models.set_status(name, version, status)
+    _show(m, output_json, f"model {name}:{version} is {m.status}")
+
+
+@model_app.command("deploy")
+def model_deploy(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
+                 org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+                 profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Mark a model version DEPLOYED (the owning org's admins only)."""
+    _set_status(model, "DEPLOYED", org, user, dir, profile, output_json)
+
+
+@model_app.command("retire")
+def model_retire(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
+                 org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
+                 profile: ProfileOption = None, output_json: JsonOption = False) -> None:
+    """Mark a model version RETIRED (the owning org's admins only)."""
+    _set_status(model, "RETIRED", org, user, dir, profile, output_json)

@@ -1,0 +1,94 @@
+"""The ledger commands (`fedfabric dataset|acl|task|round|model`) against the real network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from fedfabric.admin import NativeNetwork
+
+from .conftest import unique
+from .test_cli import fedfabric
+
+
+def run(network: NativeNetwork, *args: str):
+    return fedfabric(*args, "--dir", str(network.layout.root))
+
+
+def test_dataset_and_acl_commands(network: NativeNetwork):
+    did = unique("cli-ds")
+    sha = hashlib.sha256(did.encode()).hexdigest()
+    made = run(network, "dataset", "register", did, "--name", "Ward A", "--sha256", sha,
+               "--uri", f"file:///{did}", "--rows", "12", "--schema", '{"cols": 3}', "--json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["owner_msp"] == "Org1MSP"
+
+    again = run(network, "dataset", "register", did, "--name", "x", "--sha256", sha,
+                "--uri", "u", "--rows", "1")
+    assert again.returncode == 1 and "ALREADY_EXISTS" in again.stderr
+    bad = run(network, "dataset", "register", unique("cli-ds"), "--name", "x", "--sha256", sha,
+              "--uri", "u", "--rows", "1", "--schema", "[1]")
+    assert bad.returncode == 2 and "must be a JSON object" in bad.stderr
+
+    shown = run(network, "dataset", "show", did, "--org", "Org3", "--json")
+    assert json.loads(shown.stdout)["rows"] == 12
+    listed = run(network, "dataset", "list", "--json")
+    assert did in {d["id"] for d in json.loads(listed.stdout)}
+
+    denied = run(network, "acl", "check", did, "Org2MSP", "--purpose", "read")
+    assert denied.returncode == 3 and "denied" in denied.stdout
+    not_admin = run(network, "acl", "grant", did, "Org2MSP", "--purpose", "read",
+                    "--user", "User1")
+    assert not_admin.returncode == 1 and "PERMISSION_DENIED" in not_admin.stderr
+    granted = run(network, "acl", "grant", did, "Org2MSP", "--purpose", "read", "--days", "1")
+    assert granted.returncode == 0, granted.stderr
+    allowed = run(network, "acl", "check", did, "Org2MSP", "--purpose", "read")
+    assert allowed.returncode == 0 and "allowed" in allowed.stdout
+    revoked = run(network, "acl", "revoke", did, "Org2MSP", "--purpose", "read")
+    assert revoked.returncode == 0, revoked.stderr
+    log = json.loads(run(network, "acl", "log", did, "--json").stdout)
+    assert [g["status"] for g in log["grants"]] == ["REVOKED"] and log["accesses"] == []
+
+
+def test_task_round_and_model_commands(network: NativeNetwork, ledgers):
+    from .test_ledger_tasks_models import h
+
+    did = unique("cli-task-ds")
+    ledgers[("Org1", "Admin")].datasets.register(did, "own", h(did), "u", {}, 5, {})
+    spec = {"id": unique("cli-task"), "model_spec_hash": h("s"), "initial_weights_hash": h("w"),
+            "initial_weights_uri": "file:///w", "he_context_hash": h("c"),
+            "he_context_uri": "file:///c", "participants": [{"msp_id": "Org1MSP",
+                                                             "dataset_id": did}],
+            "rounds": 1, "min_updates": 1, "quorum": 1, "strategy": "fedavg"}
+    created = run(network, "task", "create", json.dumps(spec), "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["status"] == "ACTIVE"
+    tasks = ledgers[("Org1", "User1")].tasks
+    tasks.submit_update(spec["id"], 1, h("u"), 1, 5, did)
+    tasks.endorse_aggregate(spec["id"], 1, h("agg"), "file:///agg")
+
+    shown = run(network, "task", "show", spec["id"], "--json")
+    assert json.loads(shown.stdout)["task"]["status"] == "COMPLETED"
+    listed = run(network, "task", "list", "--json")
+    assert spec["id"] in {t["id"] for t in json.loads(listed.stdout)}
+    round_ = json.loads(run(network, "round", "show", spec["id"], "1", "--json").stdout)
+    assert round_["round"]["final_hash"] == h("agg") and len(round_["updates"]) == 1
+    missing = run(network, "round", "show", spec["id"], "2")
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+
+    name = unique("cli-model")
+    model = {"name": name, "version": "1", "provenance": {"type": "task", "task_id": spec["id"],
+                                                         "round": 1},
+             "weights_hash": h("weights"), "weights_uri": "file:///weights",
+             "framework": "tensorflow", "metrics": {"accuracy": 0.9}}
+    assert run(network, "model", "register", json.dumps(model)).returncode == 0
+    assert run(network, "model", "deploy", f"{name}:1").returncode == 0
+    foreign = run(network, "model", "retire", f"{name}:1", "--org", "Org2")
+    assert foreign.returncode == 1 and "PERMISSION_DENIED" in foreign.stderr
+    shown = json.loads(run(network, "model", "show", f"{name}:1", "--json").stdout)
+    assert shown["model"]["status"] == "DEPLOYED"
+    lineage = json.loads(run(network, "model", "lineage", f"{name}:1", "--json").stdout)
+    assert lineage["task"]["id"] == spec["id"] and lineage["rounds"][0]["final_hash"] == h("agg")
+    models = json.loads(run(network, "model", "list", "--name", name, "--json").stdout)
+    assert [m["version"] for m in models] == ["1"]
+    assert run(network, "model", "retire", f"{name}:1").returncode == 0
