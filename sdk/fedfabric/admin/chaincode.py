@@ -43,7 +43,7 @@ def write_package(layout: Layout, topology: Topology, org: Org) -> str:
     """Write the org's package beside its chaincode TLS material; returns the package id."""
     tls_ca = (layout.chaincode_dir(org) / "tls" / "ca.crt").read_bytes()
     label = f"{topology.chaincode}_{org.name.lower()}"
-    package, package_id = package_ccaas(label, org.ccaas_address, tls_ca)
+    package, package_id = package_ccaas(label, topology.chaincode_endpoint(org), tls_ca)
     (layout.chaincode_dir(org) / "package.tgz").write_bytes(package)
     return package_id
 

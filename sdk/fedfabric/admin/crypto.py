@@ -69,7 +69,8 @@ def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
             "Writers": _signature("OR('OrdererMSP.member')"),
             "Admins": _signature("OR('OrdererMSP.admin')"),
         },
-        "OrdererEndpoints": [o.address for o in topology.orderer_list],
+        "OrdererEndpoints": [":".join(map(str, topology.orderer_endpoint(o)))
+                             for o in topology.orderer_list],
     }
     orgs = []
     for org in topology.org_list:
@@ -82,12 +83,14 @@ def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
                 "Admins": _signature(f"OR('{m}.admin')"),
                 "Endorsement": _signature(f"OR('{m}.peer')"),
             },
-            "AnchorPeers": [{"Host": HOST, "Port": org.peer_port}],
+            "AnchorPeers": [dict(zip(("Host", "Port"), topology.peer_endpoint(org),
+                                     strict=True))],
         })
     consenters = []
     for o in topology.orderer_list:
         tls = orderer_org_dir(crypto) / "orderers" / o.name / "tls" / "server.crt"
-        consenters.append({"Host": HOST, "Port": o.port,
+        host, port = topology.orderer_endpoint(o)
+        consenters.append({"Host": host, "Port": port,
                            "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)})
     standard = {
         "Readers": _implicit("ANY Readers"), "Writers": _implicit("ANY Writers"),

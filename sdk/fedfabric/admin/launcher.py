@@ -38,6 +38,16 @@ from fedfabric.admin.progress import Progress, SilentProgress
 from fedfabric.admin.topology import Org, Topology
 
 START_TIMEOUT = 60.0
+
+
+def core_yaml(builder: Path | str) -> str:
+    """Fabric's sample core.yaml with no Docker and the chaincode-as-a-service builder."""
+    core = yaml.safe_load((fabric_sample_config() / "core.yaml").read_text())
+    core["vm"]["endpoint"] = ""  # no Docker: chaincode runs as a service
+    core["chaincode"]["externalBuilders"] = [{
+        "name": "ccaas_builder", "path": str(builder),
+        "propagateEnvironment": ["CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"]}]
+    return str(yaml.safe_dump(core, sort_keys=False))
 SEQUENCE = 1
 
 
@@ -109,17 +119,9 @@ class NativeNetwork:
         state = self._state()
 
         with p.step(f"start {topo.orderers} orderer(s)"):
-            for o in topo.orderer_list:
-                cmd, env = orderer_command(self.layout, o)
-                self._start(o.name, cmd, env)
-            for o in topo.orderer_list:
-                self._wait_healthy(o.name, o.operations_port)
+            self._start_orderers(topo)
         with p.step(f"start {topo.orgs} peer(s)"):
-            for org in topo.org_list:
-                cmd, env = peer_command(self.layout, org)
-                self._start(org.peer_name, cmd, env)
-            for org in topo.org_list:
-                self._wait_healthy(org.peer_name, org.operations_port)
+            self._start_peers(topo)
         with p.step(f"orderers join channel {topo.channel}"):
             for o in topo.orderer_list:
                 self._at(o.name, "channel join",
@@ -135,11 +137,7 @@ class NativeNetwork:
                 self._at(org.peer_name, "chaincode install",
                          partial(chaincode.install, self.layout, org, packages[org.msp_id]))
         with p.step("start chaincode services"):
-            for org in topo.org_list:
-                cmd, env = chaincode_command(self.layout, org, binary, packages[org.msp_id])
-                self._start(self._cc_name(org), cmd, env)
-            for org in topo.org_list:
-                self._wait_port(self._cc_name(org), org.ccaas_port)
+            self._start_chaincode(topo, binary, packages)
         first = topo.org_list[0]
         if chaincode.committed_sequence(self.layout, topo, first) < SEQUENCE:
             with p.step("approve the chaincode definition in every org"):
@@ -153,6 +151,28 @@ class NativeNetwork:
             for org in topo.org_list:
                 self._at(self._cc_name(org), "chaincode query", partial(
                     self._poll, partial(chaincode.query_metadata, self.layout, topo, org), 30.0))
+
+    # ---- starting nodes: processes here, containers in DockerNetwork ---------------------------
+    def _start_orderers(self, topo: Topology) -> None:
+        for o in topo.orderer_list:
+            cmd, env = orderer_command(self.layout, o)
+            self._start(o.name, cmd, env)
+        for o in topo.orderer_list:
+            self._wait_healthy(o.name, o.operations_port)
+
+    def _start_peers(self, topo: Topology) -> None:
+        for org in topo.org_list:
+            cmd, env = peer_command(self.layout, org)
+            self._start(org.peer_name, cmd, env)
+        for org in topo.org_list:
+            self._wait_healthy(org.peer_name, org.operations_port)
+
+    def _start_chaincode(self, topo: Topology, binary: Path, packages: dict[str, str]) -> None:
+        for org in topo.org_list:
+            cmd, env = chaincode_command(self.layout, org, binary, packages[org.msp_id])
+            self._start(self._cc_name(org), cmd, env)
+        for org in topo.org_list:
+            self._wait_port(self._cc_name(org), org.ccaas_port)
 
     def _create(self, topo: Topology, p: Progress) -> None:
         root = self.layout.root
@@ -181,12 +201,7 @@ class NativeNetwork:
 
     def _write_config(self) -> None:
         self.layout.config.mkdir(parents=True, exist_ok=True)
-        core = yaml.safe_load((fabric_sample_config() / "core.yaml").read_text())
-        core["vm"]["endpoint"] = ""  # no Docker: chaincode runs as a service
-        core["chaincode"]["externalBuilders"] = [{
-            "name": "ccaas_builder", "path": str(self.layout.builder),
-            "propagateEnvironment": ["CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"]}]
-        (self.layout.config / "core.yaml").write_text(yaml.safe_dump(core, sort_keys=False))
+        (self.layout.config / "core.yaml").write_text(core_yaml(self.layout.builder))
         shutil.copy(fabric_sample_config() / "orderer.yaml", self.layout.config / "orderer.yaml")
         shutil.copytree(BUILDER_DIR, self.layout.builder / "bin")
         for script in (self.layout.builder / "bin").iterdir():
@@ -198,20 +213,24 @@ class NativeNetwork:
         p = progress or SilentProgress()
         stopped: list[str] = []
         if self.exists:
-            topo = self.topology
-            groups = [
-                ("chaincode services", [self._cc_name(o) for o in topo.org_list]),
-                ("peers", [o.peer_name for o in topo.org_list]),
-                ("orderers", [o.name for o in topo.orderer_list]),
-            ]
-            for label, names in groups:
-                with p.step(f"stop {label}"):
-                    stopped += [n for n in names if process.stop(self.layout.pid(n))]
+            stopped = self._stop_all(self.topology, p)
         if purge and self.layout.root.exists():
             if not self.exists and any(self.layout.root.iterdir()):
                 raise AdminError(f"{self.layout.root} holds no fedfabric network; not deleting it")
             with p.step(f"delete {self.layout.root}"):
                 shutil.rmtree(self.layout.root)
+        return stopped
+
+    def _stop_all(self, topo: Topology, p: Progress) -> list[str]:
+        stopped: list[str] = []
+        groups = [
+            ("chaincode services", [self._cc_name(o) for o in topo.org_list]),
+            ("peers", [o.peer_name for o in topo.org_list]),
+            ("orderers", [o.name for o in topo.orderer_list]),
+        ]
+        for label, names in groups:
+            with p.step(f"stop {label}"):
+                stopped += [n for n in names if process.stop(self.layout.pid(n))]
         return stopped
 
     def status(self) -> list[NodeStatus]:
@@ -235,7 +254,7 @@ class NativeNetwork:
 
     def _node_status(self, name: str, kind: str, org: str, address: str, ok: bool, detail: str,
                      height: int | None) -> NodeStatus:
-        pid = process.running_pid(self.layout.pid(name))
+        pid = self._running(name)
         if pid is None:
             ok, detail = False, "not running"
         return NodeStatus(name, kind, org, address, pid, ok, detail, height, self.layout.log(name))
@@ -263,15 +282,22 @@ class NativeNetwork:
     def _cc_name(org: Org) -> str:
         return f"chaincode.{org.domain}"
 
+    def _running(self, name: str) -> int | None:
+        """The node's pid while it runs."""
+        return process.running_pid(self.layout.pid(name))
+
+    def _log(self, name: str) -> Path:
+        return self.layout.log(name)
+
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        if process.running_pid(self.layout.pid(name)) is not None:
+        if self._running(name) is not None:
             return
         self.layout.data(name).mkdir(parents=True, exist_ok=True)
         process.start(cmd, env, self.layout.log(name), self.layout.pid(name), self.layout.root)
 
     def _alive_or_fail(self, name: str, step: str) -> None:
-        if process.running_pid(self.layout.pid(name)) is None:
-            raise StepFailed(step, name, "the process exited", self.layout.log(name))
+        if self._running(name) is None:
+            raise StepFailed(step, name, "the process exited", self._log(name))
 
     def _wait_healthy(self, name: str, operations_port: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -283,7 +309,7 @@ class NativeNetwork:
                 return
             time.sleep(0.2)
         raise StepFailed("start", name, f"not healthy after {START_TIMEOUT:.0f}s: {detail}",
-                         self.layout.log(name))
+                         self._log(name))
 
     def _wait_port(self, name: str, port: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -293,7 +319,7 @@ class NativeNetwork:
                 return
             time.sleep(0.2)
         raise StepFailed("start", name, f"not listening on port {port} after {START_TIMEOUT:.0f}s",
-                         self.layout.log(name))
+                         self._log(name))
 
     def _wait_for_leader(self, topo: Topology) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -304,7 +330,7 @@ class NativeNetwork:
             time.sleep(0.2)
         o = topo.orderer_list[0]
         raise StepFailed("raft election", o.name, f"no leader after {START_TIMEOUT:.0f}s",
-                         self.layout.log(o.name))
+                         self._log(o.name))
 
     def _at(self, node: str, step: str, action: Callable[[], object]) -> None:
         """Run an action that concerns one node; a failure names the node and its log."""
@@ -313,7 +339,7 @@ class NativeNetwork:
         except StepFailed:
             raise
         except AdminError as e:
-            raise StepFailed(step, node, str(e), self.layout.log(node)) from e
+            raise StepFailed(step, node, str(e), self._log(node)) from e
 
     @staticmethod
     def _poll(action: Callable[[], object], timeout: float) -> object:

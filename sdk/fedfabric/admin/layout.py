@@ -10,8 +10,11 @@ from fedfabric.admin.crypto import orderer_org_dir, org_dir
 from fedfabric.admin.topology import Orderer, Org
 
 
-def default_network_dir() -> Path:
-    return Path(os.environ.get("FEDFABRIC_NETWORK", Path.home() / ".fedfabric" / "network"))
+def default_network_dir(docker: bool = False) -> Path:
+    """$FEDFABRIC_NETWORK, else ~/.fedfabric/network (native) or ~/.fedfabric/docker."""
+    if "FEDFABRIC_NETWORK" in os.environ:
+        return Path(os.environ["FEDFABRIC_NETWORK"])
+    return Path.home() / ".fedfabric" / ("docker" if docker else "network")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, fields
 
 CHANNEL_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{0,48}$")
 HOST = "127.0.0.1"
+# Ports inside containers; the host reaches each node on its native port (published).
+CONTAINER_PORTS = {"orderer": 7050, "orderer_admin": 7053, "peer": 7051, "chaincode": 9999,
+                   "operations": 9443}
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Topology:
     chaincode: str = "fedfabric"
     base_port: int = 7000
     batch_timeout: str = "250ms"
+    runtime: str = "native"  # native: processes on 127.0.0.1; docker: one container per node
 
     def __post_init__(self) -> None:
         if not 1 <= self.orgs <= 9:
@@ -110,6 +114,8 @@ class Topology:
             raise ValueError(
                 f"channel name {self.channel!r} must match {CHANNEL_PATTERN.pattern}"
             )
+        if self.runtime not in ("native", "docker"):
+            raise ValueError(f"runtime must be native or docker, not {self.runtime!r}")
         if not 1024 <= self.base_port <= 65000 - 400:
             raise ValueError(f"base port {self.base_port} leaves no room for the node ports")
 
@@ -120,6 +126,23 @@ class Topology:
     @property
     def orderer_list(self) -> list[Orderer]:
         return [Orderer(i, self.base_port) for i in range(self.orderers)]
+
+    @property
+    def docker(self) -> bool:
+        return self.runtime == "docker"
+
+    def orderer_endpoint(self, o: Orderer) -> tuple[str, int]:
+        """Where other nodes reach an orderer (in containers: its hostname, standard port)."""
+        return (o.name, CONTAINER_PORTS["orderer"]) if self.docker else (HOST, o.port)
+
+    def peer_endpoint(self, org: Org) -> tuple[str, int]:
+        return (org.peer_name, CONTAINER_PORTS["peer"]) if self.docker else (HOST, org.peer_port)
+
+    def chaincode_endpoint(self, org: Org) -> str:
+        """Where the org's peer dials its chaincode service."""
+        if self.docker:
+            return f"chaincode.{org.domain}:{CONTAINER_PORTS['chaincode']}"
+        return org.ccaas_address
 
     def org(self, name: str) -> Org:
         """An org by name ("Org2", "org2") or MSP id ("Org2MSP")."""

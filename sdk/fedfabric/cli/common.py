@@ -24,8 +24,12 @@ DirOption = Annotated[Path | None, typer.Option(
     help="Directory that holds the network's state [default: ~/.fedfabric/network].")]
 
 
-def network_dir(value: Path | None) -> Path:
-    return value if value is not None else default_network_dir()
+DockerOption = Annotated[bool, typer.Option(
+    "--docker", help="The network in Docker containers (default directory ~/.fedfabric/docker).")]
+
+
+def network_dir(value: Path | None, docker: bool = False) -> Path:
+    return value if value is not None else default_network_dir(docker)
 ProfileOption = Annotated[Path | None, typer.Option(
     "--profile", envvar="FEDFABRIC_PROFILE",
     help="A JSON connection profile (instead of --dir).")]

@@ -9,8 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedfabric.admin import AdminError, NativeNetwork, Topology
-from fedfabric.cli.common import DirOption, RichProgress, console, fail, network_dir
+from fedfabric.admin import AdminError, Topology
+from fedfabric.admin.docker import open_network
+from fedfabric.cli.common import (
+    DirOption,
+    DockerOption,
+    RichProgress,
+    console,
+    fail,
+    network_dir,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Bring a Fabric network up, down, inspect it.")
 
@@ -18,6 +26,7 @@ app = typer.Typer(no_args_is_help=True, help="Bring a Fabric network up, down, i
 @app.command("up")
 def network_up(
     dir: DirOption = None,
+    docker: DockerOption = False,
     orgs: Annotated[int | None, typer.Option(
         help="Organisations, one peer each [default: 3].")] = None,
     orderers: Annotated[int | None, typer.Option(
@@ -27,7 +36,7 @@ def network_up(
                                                   "[default: 7000].")] = None,
 ) -> None:
     """Create the network, or resume an existing one with its ledgers."""
-    net = NativeNetwork(network_dir(dir))
+    net = open_network(network_dir(dir, docker), docker)
     given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
                                    base_port=base_port).items() if v is not None}
     try:
@@ -36,7 +45,7 @@ def network_up(
             if given:
                 topology = Topology.from_dict({**net.topology.to_dict(), **given})
         else:
-            topology = Topology(**given)  # type: ignore[arg-type]
+            topology = Topology(**given, runtime="docker" if docker else "native")  # type: ignore[arg-type]
         began = time.monotonic()
         net.up(topology, progress=RichProgress())
     except ValueError as e:
@@ -51,10 +60,11 @@ def network_up(
 @app.command("down")
 def network_down(
     dir: DirOption = None,
+    docker: DockerOption = False,
     purge: Annotated[bool, typer.Option("--purge", help="Also delete ledgers and keys.")] = False,
 ) -> None:
     """Stop every node this network started; --purge deletes its data too."""
-    net = NativeNetwork(network_dir(dir))
+    net = open_network(network_dir(dir, docker), docker)
     if not net.exists and not purge:
         raise fail(f"no network at {net.layout.root}")
     try:
@@ -68,10 +78,11 @@ def network_down(
 @app.command("status")
 def network_status(
     dir: DirOption = None,
+    docker: DockerOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Health of every node and the channel height each one has."""
-    net = NativeNetwork(network_dir(dir))
+    net = open_network(network_dir(dir, docker), docker)
     try:
         nodes = net.status()
     except AdminError as e:
@@ -92,9 +103,9 @@ def network_status(
 
 
 @app.command("profile")
-def network_profile(dir: DirOption = None) -> None:
+def network_profile(dir: DirOption = None, docker: DockerOption = False) -> None:
     """Print the JSON connection profile that the SDK and other tools use."""
     try:
-        print(json.dumps(NativeNetwork(network_dir(dir)).profile(), indent=2))
+        print(json.dumps(open_network(network_dir(dir, docker), docker).profile(), indent=2))
     except AdminError as e:
         raise fail(str(e)) from e
