@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GO_ENV := GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
-.PHONY: setup venv fabric chaincode demo test test-go test-py lint bench clean
+.PHONY: setup venv fabric chaincode docker-engine demo test test-go test-py lint bench clean
 
 setup: venv fabric chaincode
 
@@ -24,11 +24,15 @@ fabric:
 chaincode:
 	cd chaincode && $(GO_ENV) go build ./...
 
+# A Docker engine for the containerised network's tests (installs Debian's docker.io if needed).
+docker-engine:
+	docker/engine.sh
+
 demo: setup
 	$(VENV)/bin/fedfabric network up
 	$(PY) examples/platform_demo.py
 
-test: setup lint test-go test-py
+test: setup docker-engine lint test-go test-py
 
 test-go:
 	cd chaincode && $(GO_ENV) go vet ./... && $(GO_ENV) go test ./...

@@ -277,10 +277,13 @@ class DockerNetwork(NativeNetwork):
         return running
 
     def down(self, purge: bool = False, progress: Progress | None = None) -> list[str]:
-        if purge and self.compose_file.exists():
-            with (progress or SilentProgress()).step("delete the ledger volumes"):
-                self._compose("down", "-v")
-        return super().down(purge, progress)
+        stopped = super().down(False, progress)
+        if purge:
+            if self.compose_file.exists():
+                with (progress or SilentProgress()).step("delete the ledger volumes"):
+                    self._compose("down", "-v")
+            super().down(True, progress)
+        return stopped
 
     def container(self, name: str) -> str:
         return f"{self.project}-{name}"
