@@ -220,7 +220,21 @@ func listPage(ctx contractapi.TransactionContextInterface, pageSize, bookmark, o
 	return toJSON(page)
 }
 
-// scanAll decodes every object under objectType~attrs... into a fresh value from newItem.
+// listAll decodes every object under objectType~attrs..., in key order.
+func listAll[T any](ctx contractapi.TransactionContextInterface, objectType string, attrs ...string) ([]T, error) {
+	items := []T{}
+	err := scanAll(ctx, func(data []byte) error {
+		var item T
+		if err := json.Unmarshal(data, &item); err != nil {
+			return refusal(CodeInternal, "decoding a %s: %v", objectType, err)
+		}
+		items = append(items, item)
+		return nil
+	}, objectType, attrs...)
+	return items, err
+}
+
+// scanAll calls each with every object under objectType~attrs..., in key order.
 func scanAll(ctx contractapi.TransactionContextInterface, each func([]byte) error, objectType string, attrs ...string) error {
 	iter, err := ctx.GetStub().GetStateByPartialCompositeKey(objectType, attrs)
 	if err != nil {

@@ -233,15 +233,7 @@ func (c *ModelContract) GetModel(ctx contractapi.TransactionContextInterface, na
 	if err != nil {
 		return "", err
 	}
-	attestations := []Attestation{}
-	err = scanAll(ctx, func(data []byte) error {
-		var a Attestation
-		if err := json.Unmarshal(data, &a); err != nil {
-			return refusal(CodeInternal, "decoding an attestation: %v", err)
-		}
-		attestations = append(attestations, a)
-		return nil
-	}, objAttestation, name, version)
+	attestations, err := listAll[Attestation](ctx, objAttestation, name, version)
 	if err != nil {
 		return "", err
 	}
@@ -384,23 +376,18 @@ func (c *ModelContract) GetInference(ctx contractapi.TransactionContextInterface
 	if err != nil {
 		return "", err
 	}
-	view := InferenceView{Inference: inf, Status: VerdictUnverified, Verdicts: []Verdict{}}
-	err = scanAll(ctx, func(data []byte) error {
-		var v Verdict
-		if err := json.Unmarshal(data, &v); err != nil {
-			return refusal(CodeInternal, "decoding a verdict: %v", err)
-		}
-		view.Verdicts = append(view.Verdicts, v)
+	verdicts, err := listAll[Verdict](ctx, objVerdict, id)
+	if err != nil {
+		return "", err
+	}
+	view := InferenceView{Inference: inf, Status: VerdictUnverified, Verdicts: verdicts}
+	for _, v := range verdicts {
 		switch {
 		case v.Verdict == VerdictDisputed:
 			view.Status = VerdictDisputed
 		case view.Status == VerdictUnverified:
 			view.Status = VerdictVerified
 		}
-		return nil
-	}, objVerdict, id)
-	if err != nil {
-		return "", err
 	}
 	return toJSON(view)
 }

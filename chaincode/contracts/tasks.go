@@ -375,19 +375,15 @@ func (c *TaskContract) EndorseAggregate(ctx contractapi.TransactionContextInterf
 	if err := putJSON(ctx, e, objEndorsement, t.ID, roundKey(r.Round), who.MSP); err != nil {
 		return "", err
 	}
-	agreeing := int64(1)
-	err = scanAll(ctx, func(data []byte) error {
-		var other Endorsement
-		if err := json.Unmarshal(data, &other); err != nil {
-			return refusal(CodeInternal, "decoding an endorsement: %v", err)
-		}
+	others, err := roundEndorsements(ctx, t.ID, r.Round)
+	if err != nil {
+		return "", err
+	}
+	agreeing := int64(1) // this transaction's own endorsement is not visible to its reads
+	for _, other := range others {
 		if other.AggregateHash == aggregateHash {
 			agreeing++
 		}
-		return nil
-	}, objEndorsement, t.ID, roundKey(r.Round))
-	if err != nil {
-		return "", err
 	}
 	if agreeing < t.Quorum {
 		return emit(ctx, "AggregateEndorsed", e)
@@ -620,29 +616,11 @@ func participant(t Task, msp string) (Participant, bool) {
 }
 
 func roundUpdates(ctx contractapi.TransactionContextInterface, taskID string, round int64) ([]Update, error) {
-	updates := []Update{}
-	err := scanAll(ctx, func(data []byte) error {
-		var u Update
-		if err := json.Unmarshal(data, &u); err != nil {
-			return refusal(CodeInternal, "decoding an update: %v", err)
-		}
-		updates = append(updates, u)
-		return nil
-	}, objUpdate, taskID, roundKey(round))
-	return updates, err
+	return listAll[Update](ctx, objUpdate, taskID, roundKey(round))
 }
 
 func roundEndorsements(ctx contractapi.TransactionContextInterface, taskID string, round int64) ([]Endorsement, error) {
-	endorsements := []Endorsement{}
-	err := scanAll(ctx, func(data []byte) error {
-		var e Endorsement
-		if err := json.Unmarshal(data, &e); err != nil {
-			return refusal(CodeInternal, "decoding an endorsement: %v", err)
-		}
-		endorsements = append(endorsements, e)
-		return nil
-	}, objEndorsement, taskID, roundKey(round))
-	return endorsements, err
+	return listAll[Endorsement](ctx, objEndorsement, taskID, roundKey(round))
 }
 
 func taskHistory(ctx contractapi.TransactionContextInterface, taskID string) (TaskHistory, error) {
