@@ -27,6 +27,13 @@ class Network:
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         return Contract(self._client, self.name, chaincode_name, contract_name)
 
+    def block_height(self) -> int:
+        """The channel's height (blocks) on the gateway peer, from the qscc system chaincode."""
+        from fabric_protos.common import ledger_pb2
+
+        data = self.get_contract("qscc").evaluate("GetChainInfo", [self.name])
+        return int(ledger_pb2.BlockchainInfo.FromString(data).height)
+
     def new_chaincode_events_request(
         self, chaincode_name: str, start_block: int | None = None,
         checkpoint: Checkpointer | None = None,
