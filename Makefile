@@ -30,7 +30,7 @@ docker-engine:
 
 demo: setup
 	$(VENV)/bin/fedfabric network up
-	$(PY) examples/platform_demo.py
+	TF_CPP_MIN_LOG_LEVEL=3 $(VENV)/bin/fedfabric train --rounds 5 --plot demo-accuracy.png
 
 test: setup docker-engine lint test-go test-py
 

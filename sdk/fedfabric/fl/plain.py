@@ -29,3 +29,18 @@ def train_plain(model_fn: Callable[[], Any], data: list[tuple[np.ndarray, np.nda
         from_vector(models[0], weights)
         history.append(evaluate(models[0]))
     return history
+
+
+def train_central(model_fn: Callable[[], Any], x: np.ndarray, y: np.ndarray, rounds: int,
+                  epochs: int, batch_size: int, evaluate: Callable[[Any], dict[str, float]],
+                  seed: int = 0) -> list[dict[str, float]]:
+    """Everyone's data in one place: `epochs` epochs per 'round', for comparison."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    model = model_fn()
+    history = []
+    for _ in range(rounds):
+        model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+        history.append(evaluate(model))
+    return history
