@@ -18,8 +18,9 @@ class Layout:
 
     @classmethod
     def of(cls, model: Any) -> Layout:
-        return cls(tuple((w.path if hasattr(w, "path") else w.name, tuple(int(d) for d in w.shape))
-                         for w in model.weights))
+        """By position and variable name ("0:kernel"): independent of Keras' layer numbering."""
+        return cls(tuple((f"{i}:{w.name}", tuple(int(d) for d in w.shape))
+                         for i, w in enumerate(model.weights)))
 
     @property
     def size(self) -> int:
@@ -46,9 +47,19 @@ def from_vector(model: Any, vector: np.ndarray) -> None:
     model.set_weights(weights)
 
 
+def _without_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k != "name"}
+    if isinstance(value, list):
+        return [_without_names(v) for v in value]
+    return value
+
+
 def model_spec(model: Any) -> dict[str, Any]:
-    """What the task records about the model: architecture and weight layout."""
-    return {"architecture": json.loads(model.to_json()), "layout": Layout.of(model).to_json()}
+    """What the task records about the model: architecture (without Keras' generated layer
+    names, so every organisation's copy hashes alike) and weight layout."""
+    return {"architecture": _without_names(json.loads(model.to_json())),
+            "layout": Layout.of(model).to_json()}
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
