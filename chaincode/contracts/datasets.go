@@ -44,6 +44,7 @@ type Grant struct {
 	GranteeID  string `json:"grantee_id"` // "" = any identity of the organisation
 	Purpose    string `json:"purpose"`
 	ExpiresAt  string `json:"expires_at"`
+	WrappedKey string `json:"wrapped_key,omitempty"` // sha256 of the data key wrapped to the grantee
 	Status     string `json:"status"`
 	GrantedBy  string `json:"granted_by"`
 	GrantedAt  string `json:"granted_at"`
@@ -140,8 +141,10 @@ func (c *DatasetContract) ListDatasets(ctx contractapi.TransactionContextInterfa
 }
 
 // GrantAccess lets granteeMSP (or only identity granteeID in it) use the dataset for purpose
-// until expiresAt (RFC 3339). Only an admin of the owning organisation may grant.
-func (c *DatasetContract) GrantAccess(ctx contractapi.TransactionContextInterface, datasetID, granteeMSP, granteeID, purpose, expiresAt string) (string, error) {
+// until expiresAt (RFC 3339). wrappedKey is the sha256 of the dataset's key wrapped to the
+// grantee's published key ("" when the grant carries none). Only an admin of the owning
+// organisation may grant.
+func (c *DatasetContract) GrantAccess(ctx contractapi.TransactionContextInterface, datasetID, granteeMSP, granteeID, purpose, expiresAt, wrappedKey string) (string, error) {
 	who, d, err := ownerAdmin(ctx, datasetID, "grant access to it")
 	if err != nil {
 		return "", err
@@ -152,6 +155,11 @@ func (c *DatasetContract) GrantAccess(ctx contractapi.TransactionContextInterfac
 	expiry, err := time.Parse(time.RFC3339Nano, expiresAt)
 	if err != nil {
 		return "", refusal(CodeInvalidArgument, "expires_at %q is not an RFC 3339 time", expiresAt)
+	}
+	if wrappedKey != "" {
+		if err := checkHash("wrapped_key", wrappedKey); err != nil {
+			return "", err
+		}
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -167,7 +175,7 @@ func (c *DatasetContract) GrantAccess(ctx contractapi.TransactionContextInterfac
 		return "", refusal(CodeAlreadyExists, "%s already has a live %s grant on %q until %s; revoke it first", granteeMSP, purpose, d.ID, existing.ExpiresAt)
 	}
 	g := Grant{DatasetID: d.ID, GranteeMSP: granteeMSP, GranteeID: granteeID, Purpose: purpose,
-		ExpiresAt: formatTime(expiry), Status: GrantActive, GrantedBy: who.ID, GrantedAt: formatTime(now),
+		ExpiresAt: formatTime(expiry), WrappedKey: wrappedKey, Status: GrantActive, GrantedBy: who.ID, GrantedAt: formatTime(now),
 		TxID: ctx.GetStub().GetTxID()}
 	if err := putJSON(ctx, g, objGrant, d.ID, granteeMSP, purpose, granteeID); err != nil {
 		return "", err

@@ -25,7 +25,7 @@ func register(id string) txFunc {
 }
 
 func grant(id, msp, who, purpose, expires string) txFunc {
-	return func(ctx Ctx) (string, error) { return ds.GrantAccess(ctx, id, msp, who, purpose, expires) }
+	return func(ctx Ctx) (string, error) { return ds.GrantAccess(ctx, id, msp, who, purpose, expires, "") }
 }
 
 func check(t *testing.T, l *ledger, id, msp, who, purpose string) AccessDecision {
@@ -174,5 +174,21 @@ func TestListGrantsPaginates(t *testing.T) {
 	second := list(first.Bookmark)
 	if len(first.Items) != 2 || first.Bookmark == "" || len(second.Items) != 1 || second.Bookmark != "" {
 		t.Errorf("pages %+v %+v", first, second)
+	}
+}
+
+func TestAGrantCarriesTheWrappedKeyReference(t *testing.T) {
+	l := newLedger(t)
+	l.ok("Org1MSP", "admin", register("d1"))
+	withKey := func(key string) txFunc {
+		return func(ctx Ctx) (string, error) {
+			return ds.GrantAccess(ctx, "d1", "Org2MSP", "", PurposeRead, "2030-01-01T00:00:00Z", key)
+		}
+	}
+	l.refused(CodeInvalidArgument, "Org1MSP", "admin", withKey("not-a-hash"))
+	var g Grant
+	_ = json.Unmarshal([]byte(l.ok("Org1MSP", "admin", withKey(hashB))), &g)
+	if g.WrappedKey != hashB {
+		t.Errorf("grant %+v", g)
 	}
 }

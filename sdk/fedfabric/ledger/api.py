@@ -75,9 +75,11 @@ class Datasets:
         return _page(Dataset, self._c.evaluate("ListDatasets", str(page_size), bookmark))
 
     def grant(self, dataset_id: str, grantee_msp: str, purpose: str,
-              expires_at: datetime.datetime | str, grantee_id: str = "") -> Grant:
+              expires_at: datetime.datetime | str, grantee_id: str = "",
+              wrapped_key: str = "") -> Grant:
+        """wrapped_key: sha256 of the dataset key wrapped to the grantee (fedfabric.data)."""
         event = self._c.submit("GrantAccess", dataset_id, grantee_msp, grantee_id, purpose,
-                               _time(expires_at))
+                               _time(expires_at), wrapped_key)
         return decode(Grant, event.data)
 
     def revoke(self, dataset_id: str, grantee_msp: str, purpose: str,

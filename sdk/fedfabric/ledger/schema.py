@@ -42,6 +42,7 @@ class Grant:
     granted_at: str
     tx_id: str
     revoked_at: str | None = None
+    wrapped_key: str | None = None
 
 
 @dataclass(frozen=True)

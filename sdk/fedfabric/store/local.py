@@ -93,6 +93,44 @@ class LocalStore:
             raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
         return data
 
+    def put_file(self, source: Path, chunk: int = 1 << 20) -> str:
+        """Store a file of any size (streamed, hashed while copied); returns its hash."""
+        digest = hashlib.sha256()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out, Path(source).open("rb") as src:
+                while block := src.read(chunk):
+                    digest.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            path = self._path(digest.hexdigest())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest.hexdigest()
+
+    def get_file(self, digest: str, dest: Path, chunk: int = 1 << 20) -> None:
+        """Copy a blob to dest (streamed); TamperedBlob, and no dest, if it fails its hash."""
+        path = self._path(digest)
+        if not path.is_file():
+            raise StoreError(f"no blob {digest} in {self.root}")
+        check = hashlib.sha256()
+        tmp = Path(dest).with_name(Path(dest).name + ".part")
+        try:
+            with path.open("rb") as src, tmp.open("wb") as out:
+                while block := src.read(chunk):
+                    check.update(block)
+                    out.write(block)
+            if check.hexdigest() != digest:
+                raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def put_manifest(self, manifest: Manifest) -> str:
         return self.put(manifest.to_bytes())
 
