@@ -354,6 +354,81 @@ def model_lineage(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
     console.print(table("lineage", ["round", "kind", "org", "hash", "note"], rows))
 
 
+@model_app.command("predict")
+def model_predict(
+    model: Annotated[str, typer.Argument(metavar="NAME[:VERSION]")],
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help=".npy or .csv rows of "
+                                               "features")],
+    store: Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")
+                     ] = None,
+    org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Predict with a deployed model (weights checked against the chain); record the inference."""
+    import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
+    from fedfabric.fl.serving import latest_deployed, predict_and_record
+    from fedfabric.store import LocalStore, StoreError
+
+    x = _load_rows(input_file)
+    name, _, version = model.partition(":")
+    with ledger_as(org, user, dir, profile) as ledger:
+        try:
+            version = version or latest_deployed(ledger, name)
+            inference, output = predict_and_record(
+                ledger, LocalStore(store or network_dir(dir) / "blobs"), name, version, x)
+        except (StoreError, ValueError) as e:
+            raise fail(str(e)) from e
+    if output_json:
+        console.print(json.dumps({"inference": json.loads(as_json(inference)),
+                                  "output": json.loads(output)}, indent=2))
+        return
+    console.print(f"[bold]inference {inference.id}[/bold] with {name}:{version}: "
+                  f"output hash {inference.output_hash[:16]}… recorded in tx "
+                  f"{inference.tx_id[:16]}…")
+    console.print(table("predictions", ["row", "output"],
+                        [[i, ", ".join(row)] for i, row in enumerate(json.loads(output))]))
+
+
+@model_app.command("verify")
+def model_verify(
+    inference_id: str,
+    store: Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")
+                     ] = None,
+    org: OrgOption = "Org2", user: ReadUser = "User1", dir: DirOption = None,
+    profile: ProfileOption = None, output_json: JsonOption = False,
+) -> None:
+    """Re-run another organisation's inference and attest it (VERIFIED or DISPUTED)."""
+    import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
+    from fedfabric.fl.serving import verify
+    from fedfabric.store import LocalStore, StoreError
+
+    with ledger_as(org, user, dir, profile) as ledger:
+        try:
+            verdict = verify(ledger, LocalStore(store or network_dir(dir) / "blobs"),
+                             inference_id)
+        except (StoreError, ValueError) as e:
+            raise fail(str(e)) from e
+    if output_json:
+        console.print(as_json(verdict))
+    else:
+        colour = "green" if verdict.verdict == "VERIFIED" else "red"
+        console.print(f"inference {inference_id}: [{colour}]{verdict.verdict}[/{colour}] by "
+                      f"{verdict.msp_id}")
+    if verdict.verdict != "VERIFIED":
+        raise typer.Exit(3)
+
+
+def _load_rows(path: Path) -> Any:
+    import numpy as np
+
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, allow_pickle=False).astype(np.float32)
+        return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype=np.float32))
+    except (OSError, ValueError) as e:
+        raise fail(f"{path}: {e}", 2) from e
+
+
 def _set_status(model: str, status: str, org: str, user: str, dir: Path | None,
                 profile: Path | None,
                 output_json: bool) -> None:

@@ -152,12 +152,14 @@ def train(parties: list[Party], chaincode: str, store: LocalStore, model_fn: Cal
             t.join(timeout=30)
 
     final_hash = store.put(weights.astype(np.float64).tobytes())
+    architecture = store.put(models[initiator.msp_id].to_json().encode())
     name = f"model-{task_id}"
     initiator.admin.models.register(ModelSpec(
         name=name, version="1", provenance=Provenance("task", task_id=task_id, round=rounds),
         weights_hash=final_hash, weights_uri=store.uri(final_hash),
         framework=f"tensorflow-{tf.__version__}", metrics=result.rounds[-1].metrics,
-        input_spec={"features": int(initiator.x.shape[1]), "layout": spec["layout"]}))
+        input_spec={"features": int(initiator.x.shape[1]), "layout": spec["layout"],
+                    "architecture": architecture, "weights_dtype": "float64"}))
     result.model_name, result.model_version = name, "1"
     return result
 

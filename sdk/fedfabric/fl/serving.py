@@ -1,0 +1,83 @@
+"""Using a registered model: load it (weights checked against the chain), predict, record the
+inference, and verify another organisation's inference by re-running it.
+
+Determinism: inference runs in float32 on the CPU; outputs are rounded to 6 decimal places and
+serialised canonically before hashing, so organisations running the same weights on the same
+input get the same output hash. (A value that lands exactly on a rounding boundary could still
+differ across platforms; the verdict would then say DISPUTED and the outputs can be compared.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+
+from fedfabric.ledger import Ledger
+from fedfabric.ledger.schema import Inference, Model, Verdict
+from fedfabric.store import LocalStore, sha256
+
+DECIMALS = 6
+
+
+def latest_deployed(ledger: Ledger, name: str) -> str:
+    from fedfabric.ledger import NotFound, all_pages
+
+    versions = [m.version for m in all_pages(ledger.models.list, name) if m.status == "DEPLOYED"]
+    if not versions:
+        raise NotFound(f"model {name} has no DEPLOYED version")
+    return str(max(versions, key=lambda v: (len(v), v)))
+
+
+def load_model(ledger: Ledger, store: LocalStore, name: str, version: str) -> tuple[Any, Model]:
+    """The Keras model of a registered version; its weights must match the on-chain hash."""
+    import tensorflow as tf
+
+    record = ledger.models.get(name, version).model
+    architecture = record.input_spec.get("architecture")
+    if not architecture:
+        raise ValueError(f"model {name}:{version} records no architecture blob")
+    model = tf.keras.models.model_from_json(store.get(architecture).decode())
+    weights = np.frombuffer(store.get(record.weights_hash), dtype=np.float64)  # hash-checked
+    from fedfabric.fl.vector import from_vector
+
+    from_vector(model, weights)
+    return model, record
+
+
+def input_bytes(x: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+def output_bytes(y: np.ndarray) -> bytes:
+    rounded = np.round(np.asarray(y, dtype=np.float64), DECIMALS)
+    return json.dumps([[f"{v:.{DECIMALS}f}" for v in row] for row in rounded.reshape(len(y), -1)],
+                      separators=(",", ":")).encode()
+
+
+def predict(model: Any, x: np.ndarray) -> bytes:
+    return output_bytes(model.predict(np.asarray(x, dtype=np.float32), verbose=0))
+
+
+def predict_and_record(ledger: Ledger, store: LocalStore, name: str, version: str,
+                       x: np.ndarray) -> tuple[Inference, bytes]:
+    """Predict with a deployed version and record the inference (input kept in the store)."""
+    model, _ = load_model(ledger, store, name, version)
+    output = predict(model, x)
+    input_hash = store.put(input_bytes(x))
+    inference = ledger.models.record_inference(f"inf-{uuid.uuid4().hex[:16]}", name, version,
+                                               input_hash, sha256(output))
+    return inference, output
+
+
+def verify(ledger: Ledger, store: LocalStore, inference_id: str) -> Verdict:
+    """Re-run a recorded inference and attest it: VERIFIED when the output hashes match."""
+    inference = ledger.models.inference(inference_id)
+    model, _ = load_model(ledger, store, inference.name, inference.version)
+    x = np.load(io.BytesIO(store.get(inference.input_hash)), allow_pickle=False)
+    return ledger.models.attest_inference(inference_id, sha256(predict(model, x)))

@@ -1,0 +1,83 @@
+"""Model use on the real network: predict with a deployed version, verify from another org."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fedfabric.he  # noqa: F401  (TenSEAL first)
+from fedfabric.fl import to_vector
+from fedfabric.fl.samples import breast_cancer, classifier
+from fedfabric.fl.serving import load_model, predict_and_record, verify
+from fedfabric.ledger.schema import ModelSpec, Provenance
+from fedfabric.store import LocalStore, TamperedBlob, sha256
+
+from .conftest import unique
+
+
+@pytest.fixture
+def deployed(ledgers, network):
+    """A model registered (external provenance) and deployed by Org1, blobs in the network's
+    store."""
+    store = LocalStore(network.layout.root / "blobs")
+    model = classifier(30)
+    weights = store.put(to_vector(model).astype(np.float64).tobytes())
+    architecture = store.put(model.to_json().encode())
+    name = unique("diagnosis")
+    ledgers[("Org1", "Admin")].models.register(ModelSpec(
+        name=name, version="1", provenance=Provenance("external", description="test model"),
+        weights_hash=weights, weights_uri=store.uri(weights), framework="tensorflow",
+        input_spec={"features": 30, "architecture": architecture}))
+    ledgers[("Org1", "Admin")].models.deploy(name, "1")
+    return store, name
+
+
+def test_a_prediction_by_one_org_is_verified_by_another(ledgers, deployed):
+    store, name = deployed
+    _, (x, _) = breast_cancer(1, seed=0)
+    inference, output = predict_and_record(ledgers[("Org1", "User1")], store, name, "1", x[:5])
+    assert inference.output_hash == sha256(output) and len(json.loads(output)) == 5
+    verdict = verify(ledgers[("Org2", "User1")], store, inference.id)
+    assert verdict.verdict == "VERIFIED"
+    assert ledgers[("Org3", "User1")].models.inference(inference.id).status == "VERIFIED"
+
+
+def test_a_forged_output_hash_is_disputed(ledgers, deployed):
+    store, name = deployed
+    _, (x, _) = breast_cancer(1, seed=0)
+    from fedfabric.fl.serving import input_bytes
+
+    input_hash = store.put(input_bytes(x[:3]))
+    forged = ledgers[("Org1", "User1")].models.record_inference(
+        unique("inf"), name, "1", input_hash, sha256(b"[[\"0.999999\"]]"))
+    assert verify(ledgers[("Org2", "User1")], store, forged.id).verdict == "DISPUTED"
+
+
+def test_weights_that_do_not_match_the_chain_are_refused(ledgers, deployed):
+    store, name = deployed
+    record = ledgers[("Org1", "User1")].models.get(name, "1").model
+    blob = store.root / record.weights_hash[:2] / record.weights_hash
+    data = bytearray(blob.read_bytes())
+    data[0] ^= 1
+    blob.write_bytes(bytes(data))
+    with pytest.raises(TamperedBlob):
+        load_model(ledgers[("Org2", "User1")], store, name, "1")
+
+
+def test_predict_and_verify_commands(network, deployed, tmp_path):
+    _, name = deployed
+    _, (x, _) = breast_cancer(1, seed=0)
+    np.save(tmp_path / "rows.npy", x[:2])
+    run = [sys.executable, "-m", "fedfabric.cli", "model"]
+    predicted = subprocess.run(run + ["predict", name, str(tmp_path / "rows.npy"), "--json",
+                                      "--dir", str(network.layout.root)],
+                               capture_output=True, text=True)
+    assert predicted.returncode == 0, predicted.stderr
+    inference = json.loads(predicted.stdout)["inference"]["id"]
+    verified = subprocess.run(run + ["verify", inference, "--org", "Org3", "--dir",
+                                     str(network.layout.root)], capture_output=True, text=True)
+    assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stderr
