@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fedfabric.cli.common import console, table
 from fedfabric.fl import FedAvg, FedSGD
-from fedfabric.fl.coordinator import Party, RoundReport, train
+from fedfabric.fl.coordinator import RoundReport, parties_from_profile, train
 from fedfabric.fl.plain import train_central, train_plain
 from fedfabric.fl.samples import breast_cancer, classifier, evaluator
 from fedfabric.gateway import ConnectionProfile
@@ -36,14 +36,7 @@ def run_training(profile: ConnectionProfile, orgs: int, rounds: int, epochs: int
                   f"breast-cancer data (non-IID): " + ", ".join(
                       f"{n} {len(y)} patients, {int(y.sum())} benign" for n, (_, y) in
                       zip(names, data, strict=True)))
-    gateways, parties = [], []
-    for name, (x, y) in zip(names, data, strict=True):
-        admin, user = profile.connect(name, user="Admin"), profile.connect(name)
-        gateways += [admin, user]
-        network = user.get_network(profile.channel)
-        parties.append(Party(profile.org(name).msp_id,
-                             Ledger(admin.get_network(profile.channel), profile.chaincode),
-                             Ledger(network, profile.chaincode), network, x, y))
+    parties, gateways = parties_from_profile(profile, names, data)
     began = time.monotonic()
 
     def on_round(r: RoundReport) -> None:

@@ -23,7 +23,7 @@ from fedfabric.fl.aggregator import Aggregator
 from fedfabric.fl.client import Client
 from fedfabric.fl.strategy import FedAvg
 from fedfabric.fl.vector import from_vector, model_spec, spec_hash, to_vector
-from fedfabric.gateway import Network
+from fedfabric.gateway import ConnectionProfile, Gateway, Network
 from fedfabric.he import CKKS
 from fedfabric.keys import generate_org_key, unwrap, wrap
 from fedfabric.ledger import Ledger
@@ -58,6 +58,21 @@ class TrainingResult:
     rounds: list[RoundReport] = field(default_factory=list)
     model_name: str = ""
     model_version: str = ""
+
+
+def parties_from_profile(profile: ConnectionProfile, names: list[str],
+                         data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[Party],
+                                                                             list[Gateway]]:
+    """A Party per organisation name (its Admin and User1 connections); close the gateways."""
+    parties, gateways = [], []
+    for name, (x, y) in zip(names, data, strict=True):
+        admin, user = profile.connect(name, user="Admin"), profile.connect(name)
+        gateways += [admin, user]
+        network = user.get_network(profile.channel)
+        parties.append(Party(profile.org(name).msp_id,
+                             Ledger(admin.get_network(profile.channel), profile.chaincode),
+                             Ledger(network, profile.chaincode), network, x, y))
+    return parties, gateways
 
 
 def _register_datasets(parties: list[Party], initiator: Party) -> None:
