@@ -14,6 +14,7 @@ import numpy as np
 from rich.console import Console
 
 import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
+from fedfabric.admin.docker import open_network
 from fedfabric.admin.layout import default_network_dir
 from fedfabric.data import DataSharing, org_key, publish_key
 from fedfabric.fl import FedAvg
@@ -41,7 +42,9 @@ def run(title: str, parties_label: list[str], make_data: Callable[[int, int], Da
         f"{label} ({n}, {len(y)} records)" for label, n, (_, y) in
         zip(parties_label, names, data, strict=True)))
 
-    parties, gateways = parties_from_profile(profile, names, data)
+    # Every organisation reads what another just wrote: wait for all peers after each write.
+    after_commit = open_network(args.dir).wait_for_block
+    parties, gateways = parties_from_profile(profile, names, data, after_commit)
     try:
         with tempfile.TemporaryDirectory() as work:
             result = train(parties, profile.chaincode, store,

@@ -38,10 +38,13 @@ def test_every_node_runs_in_its_own_container(docker_network: DockerNetwork, doc
     assert len(out.split()) == 9
 
 
-def test_write_as_org1_read_through_org2_and_org3(profile: ConnectionProfile):
+def test_write_as_org1_read_through_org2_and_org3(profile: ConnectionProfile,
+                                                  docker_network: DockerNetwork):
     rid = unique("dock")
     gw, contract = _contract(profile, "Org1")
-    written = contract.submit_transaction("PutRecord", rid, '{"where": "docker"}')
+    submitted = contract.submit_async("PutRecord", args=[rid, '{"where": "docker"}'])
+    docker_network.wait_for_block(submitted.status().block_number)
+    written = submitted.result
     with pytest.raises(GatewayError, match="INVALID_ARGUMENT"):
         contract.submit_transaction("PutRecord", "bad id", "{}")
     gw.close()
@@ -56,7 +59,9 @@ def test_a_restarted_peer_container_keeps_its_ledger(docker_network: DockerNetwo
                                                      docker_services):
     rid = unique("restart")
     gw, contract = _contract(profile, "Org1")
-    written = contract.submit_transaction("PutRecord", rid, "{}")
+    submitted = contract.submit_async("PutRecord", args=[rid, "{}"])
+    docker_network.wait_for_block(submitted.status().block_number)
+    written = submitted.result
     gw.close()
     org2 = docker_network.topology.org("Org2")
 

@@ -70,15 +70,18 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def ledgers(profile: ConnectionProfile) -> Iterator[dict[tuple[str, str], Ledger]]:
-    """A Ledger per (org, user) for Org1..Org3 and users Admin and User1."""
+def ledgers(network: NativeNetwork, profile: ConnectionProfile
+            ) -> Iterator[dict[tuple[str, str], Ledger]]:
+    """A Ledger per (org, user) for Org1..Org3 and users Admin and User1; every write waits
+    until all peers have its block, so any org can read it at once."""
     opened: dict[tuple[str, str], Ledger] = {}
     gateways = []
     for org in ("Org1", "Org2", "Org3"):
         for user in ("Admin", "User1"):
             gateway = profile.connect(org, user=user)
             gateways.append(gateway)
-            opened[(org, user)] = Ledger(gateway.get_network(profile.channel), profile.chaincode)
+            opened[(org, user)] = Ledger(gateway.get_network(profile.channel), profile.chaincode,
+                                         after_commit=network.wait_for_block)
     try:
         yield opened
     finally:

@@ -14,7 +14,7 @@ from fedfabric.store import LocalStore
 
 
 @pytest.fixture
-def parties(ledgers, profile):
+def parties(ledgers, profile):  # the ledgers wait for every peer after each write
     data, _ = breast_cancer(3, seed=7)
     out, gateways = [], []
     for (org, (x, y)) in zip(("Org1", "Org2", "Org3"), data, strict=True):

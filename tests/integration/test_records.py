@@ -12,9 +12,11 @@ from fedfabric.gateway import Contract, GatewayError
 from .conftest import unique
 
 
-def test_write_as_org1_read_through_org2_and_org3(contracts: dict[str, Contract]):
+def test_write_as_org1_read_through_org2_and_org3(contracts: dict[str, Contract], network):
     rid = unique("rec")
-    written = json.loads(contracts["Org1"].submit_transaction("PutRecord", rid, '{"n": 1}'))
+    submitted = contracts["Org1"].submit_async("PutRecord", args=[rid, '{"n": 1}'])
+    network.wait_for_block(submitted.status().block_number)  # every peer has it
+    written = json.loads(submitted.result)
     assert written["owner_msp"] == "Org1MSP"
     for org in ("Org2", "Org3"):
         read = json.loads(contracts[org].evaluate_transaction("GetRecord", rid))
@@ -47,11 +49,14 @@ def test_a_refusal_carries_the_chaincode_message_and_writes_nothing(
         contracts["Org3"].evaluate_transaction("GetRecord", rid)
 
 
-def test_endorsement_needs_a_majority_and_gets_it_across_orgs(contracts: dict[str, Contract]):
+def test_endorsement_needs_a_majority_and_gets_it_across_orgs(contracts: dict[str, Contract],
+                                                              network):
     """MAJORITY of 3 orgs: a submit through one org's gateway is endorsed by two orgs' peers."""
     rid = unique("maj")
     submitted = contracts["Org3"].submit_async("PutRecord", args=[rid, '{"x": 3}'])
-    assert submitted.status().successful
+    status = submitted.status()
+    assert status.successful
+    network.wait_for_block(status.block_number)
     assert json.loads(contracts["Org1"].evaluate_transaction("GetRecord", rid))["value"] == {
         "x": 3}
 

@@ -259,6 +259,20 @@ class NativeNetwork:
             ok, detail = False, "not running"
         return NodeStatus(name, kind, org, address, pid, ok, detail, height, self.layout.log(name))
 
+    def wait_for_block(self, block: int, timeout: float = 30.0) -> None:
+        """Poll (bounded) until every peer has committed block number `block`."""
+        topo = self.topology
+        deadline = time.monotonic() + timeout
+        while True:
+            heights = [health.peer_height(o.operations_port, topo.channel) or 0
+                       for o in topo.org_list]
+            if min(heights) > block:
+                return
+            if time.monotonic() > deadline:
+                raise AdminError(f"peers reached heights {heights}, not {block + 1}, "
+                                 f"in {timeout:.0f}s")
+            time.sleep(0.05)
+
     def profile(self) -> dict[str, Any]:
         """The connection profile: what a client needs to reach each org's peer as each user."""
         topo = self.topology

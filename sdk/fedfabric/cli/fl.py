@@ -90,7 +90,13 @@ def train(
     if not 1 <= orgs <= len(p.organizations):
         raise fail(f"the network has {len(p.organizations)} organisations, not {orgs}", 2)
     root = store or network_dir(dir) / "blobs"
+    after_commit = None
+    if not profile:  # a network we run: wait for every peer after each write
+        from fedfabric.admin.docker import open_network
+
+        after_commit = open_network(network_dir(dir)).wait_for_block
     try:
-        run_training(p, orgs, rounds, epochs, strategy, quorum, seed, root, plot, compare)
+        run_training(p, orgs, rounds, epochs, strategy, quorum, seed, root, plot, compare,
+                     after_commit)
     except GatewayError as e:
         raise fail(str(e)) from e

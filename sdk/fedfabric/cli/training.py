@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fedfabric.cli.common import console, table
@@ -18,7 +19,8 @@ from fedfabric.store import LocalStore
 
 def run_training(profile: ConnectionProfile, orgs: int, rounds: int, epochs: int,
                  strategy_name: str, quorum: int, seed: int, store_dir: Path,
-                 plot: Path | None, compare: bool) -> None:
+                 plot: Path | None, compare: bool,
+                 after_commit: Callable[[int], None] | None = None) -> None:
     import numpy as np
 
     data, (x_test, y_test) = breast_cancer(orgs, seed=seed)
@@ -36,7 +38,7 @@ def run_training(profile: ConnectionProfile, orgs: int, rounds: int, epochs: int
                   f"breast-cancer data (non-IID): " + ", ".join(
                       f"{n} {len(y)} patients, {int(y.sum())} benign" for n, (_, y) in
                       zip(names, data, strict=True)))
-    parties, gateways = parties_from_profile(profile, names, data)
+    parties, gateways = parties_from_profile(profile, names, data, after_commit)
     began = time.monotonic()
 
     def on_round(r: RoundReport) -> None:

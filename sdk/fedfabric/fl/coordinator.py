@@ -60,18 +60,24 @@ class TrainingResult:
     model_version: str = ""
 
 
-def parties_from_profile(profile: ConnectionProfile, names: list[str],
-                         data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[Party],
-                                                                             list[Gateway]]:
-    """A Party per organisation name (its Admin and User1 connections); close the gateways."""
+def parties_from_profile(
+    profile: ConnectionProfile, names: list[str], data: list[tuple[np.ndarray, np.ndarray]],
+    after_commit: Callable[[int], None] | None = None,
+) -> tuple[list[Party], list[Gateway]]:
+    """A Party per organisation name (its Admin and User1 connections); close the gateways.
+
+    after_commit: see Ledger (e.g. a network's wait_for_block, so every org reads its writes).
+    """
     parties, gateways = [], []
     for name, (x, y) in zip(names, data, strict=True):
         admin, user = profile.connect(name, user="Admin"), profile.connect(name)
         gateways += [admin, user]
         network = user.get_network(profile.channel)
-        parties.append(Party(profile.org(name).msp_id,
-                             Ledger(admin.get_network(profile.channel), profile.chaincode),
-                             Ledger(network, profile.chaincode), network, x, y))
+        parties.append(Party(
+            profile.org(name).msp_id,
+            Ledger(admin.get_network(profile.channel), profile.chaincode,
+                   after_commit=after_commit),
+            Ledger(network, profile.chaincode, after_commit=after_commit), network, x, y))
     return parties, gateways
 
 

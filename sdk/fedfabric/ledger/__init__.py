@@ -11,6 +11,8 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fedfabric.gateway import Network
 from fedfabric.ledger.api import Datasets, Models, Tasks, all_pages
 from fedfabric.ledger.calls import ContractCalls
@@ -28,12 +30,22 @@ from fedfabric.ledger.schema import *  # noqa: F403 (the record types are part o
 
 
 class Ledger:
-    """The three contracts of the fedfabric chaincode on one channel."""
+    """The three contracts of the fedfabric chaincode on one channel.
 
-    def __init__(self, network: Network, chaincode: str = "fedfabric", retries: int = 8) -> None:
-        self.datasets = Datasets(ContractCalls(network, chaincode, "datasets", retries))
-        self.tasks = Tasks(ContractCalls(network, chaincode, "tasks", retries))
-        self.models = Models(ContractCalls(network, chaincode, "models", retries))
+    A submit returns once its transaction is committed on this gateway's peer; other
+    organisations' peers get the block moments later. after_commit(block_number), if given,
+    runs after every successful submit: pass a network's ``wait_for_block`` when what you write
+    must be readable at once through every organisation's peer.
+    """
+
+    def __init__(self, network: Network, chaincode: str = "fedfabric", retries: int = 8,
+                 after_commit: Callable[[int], None] | None = None) -> None:
+        def calls(contract: str) -> ContractCalls:
+            return ContractCalls(network, chaincode, contract, retries, after_commit)
+
+        self.datasets = Datasets(calls("datasets"))
+        self.tasks = Tasks(calls("tasks"))
+        self.models = Models(calls("models"))
 
 
 __all__ = [

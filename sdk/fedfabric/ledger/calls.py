@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fedfabric.gateway import CommitError, Contract, GatewayError, Network
@@ -17,10 +18,12 @@ RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
 
 
 class ContractCalls:
-    def __init__(self, network: Network, chaincode: str, contract: str, retries: int = 8) -> None:
+    def __init__(self, network: Network, chaincode: str, contract: str, retries: int = 8,
+                 after_commit: Callable[[int], None] | None = None) -> None:
         self.contract_name = contract
         self._contract: Contract = network.get_contract(chaincode, contract)
         self._retries = retries
+        self._after_commit = after_commit
 
     def evaluate(self, function: str, *args: str) -> Any:
         try:
@@ -37,6 +40,8 @@ class ContractCalls:
             except GatewayError as e:
                 raise from_gateway_error(e) from e
             if status.successful:
+                if self._after_commit is not None:
+                    self._after_commit(status.block_number)
                 name, payload = submitted.chaincode_event or ("", submitted.result)
                 return Event(name, json.loads(payload), status.transaction_id,
                              status.block_number)
