@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GO_ENV := GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
-.PHONY: setup venv fabric chaincode docker-engine demo test test-go test-py lint bench clean
+.PHONY: setup venv fabric seaweedfs thresholdckks chaincode docker-engine demo test test-go \
+	test-py lint bench clean
 
-setup: venv fabric chaincode
+setup: venv fabric seaweedfs thresholdckks chaincode
 
 # The project and every extra, editable, in .venv; redone when pyproject.toml changes.
 venv: $(VENV)/.installed
@@ -21,6 +22,13 @@ $(VENV)/.installed: pyproject.toml
 fabric:
 	network/build-fabric.sh
 
+# The S3 server (SeaweedFS) and the threshold-CKKS library (Lattigo), built and cached likewise.
+seaweedfs:
+	network/build-seaweedfs.sh
+
+thresholdckks:
+	native/build-thresholdckks.sh
+
 chaincode:
 	cd chaincode && $(GO_ENV) go build ./...
 
@@ -28,14 +36,16 @@ chaincode:
 docker-engine:
 	docker/engine.sh
 
+# Three organisations, each running its own participant service as a separate process.
 demo: setup
 	$(VENV)/bin/fedfabric network up
-	TF_CPP_MIN_LOG_LEVEL=3 $(VENV)/bin/fedfabric train --rounds 5 --plot demo-accuracy.png
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) examples/consortium.py --rounds 5 --plot demo-accuracy.png
 
 test: setup docker-engine lint test-go test-py
 
 test-go:
 	cd chaincode && $(GO_ENV) go vet ./... && $(GO_ENV) go test ./...
+	cd native/thresholdckks && $(GO_ENV) go vet ./... && $(GO_ENV) go test ./...
 
 test-py:
 	$(PY) -m pytest -q

@@ -56,13 +56,27 @@ func requireAdmin(c Caller, action string) error {
 	return nil
 }
 
-// txTime is the transaction's timestamp: the same on every endorsing peer.
+// clock is this endorser's own clock (tests replace it).
+var clock = time.Now
+
+// MaxClockSkew bounds how far a proposal's timestamp may be from the endorser's clock; the
+// chaincode service sets it from FEDFABRIC_MAX_CLOCK_SKEW.
+var MaxClockSkew = 5 * time.Minute
+
+// txTime is the transaction's timestamp: the same on every endorsing peer. The client writes it
+// into its proposal and Fabric does not check it, so each endorser refuses one that is more than
+// MaxClockSkew from its own clock. The refusal depends on the endorser's clock; the read/write
+// set of an accepted transaction does not.
 func txTime(ctx contractapi.TransactionContextInterface) (time.Time, error) {
 	ts, err := ctx.GetStub().GetTxTimestamp()
 	if err != nil {
 		return time.Time{}, refusal(CodeInternal, "reading the transaction time: %v", err)
 	}
-	return ts.AsTime().UTC(), nil
+	t := ts.AsTime().UTC()
+	if skew := t.Sub(clock()); skew > MaxClockSkew || skew < -MaxClockSkew {
+		return time.Time{}, refusal(CodeInvalidArgument, "the proposal's timestamp %s is %s from this endorser's clock, more than the %s allowed", formatTime(t), skew.Round(time.Second), MaxClockSkew)
+	}
+	return t, nil
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -200,6 +214,16 @@ func listPage(ctx contractapi.TransactionContextInterface, pageSize, bookmark, o
 	}
 	if len(bookmark) > 1024 {
 		return "", refusal(CodeInvalidArgument, "bookmark is too long")
+	}
+	if bookmark != "" {
+		// A bookmark is the next key of this listing: it must lie under the listing's prefix.
+		prefix, err := key(ctx, objectType, attrs...)
+		if err != nil {
+			return "", err
+		}
+		if !strings.HasPrefix(bookmark, prefix) {
+			return "", refusal(CodeInvalidArgument, "bookmark does not belong to this listing")
+		}
 	}
 	iter, meta, err := ctx.GetStub().GetStateByPartialCompositeKeyWithPagination(objectType, attrs, size, bookmark)
 	if err != nil {

@@ -22,6 +22,11 @@ const maxMessageLen = 512
 
 // refusal builds an error whose text is "CODE: message".
 func refusal(code, format string, args ...interface{}) error {
+	return fmt.Errorf("%s: %s", code, refusalText(format, args...))
+}
+
+// refusalText formats a message of at most maxMessageLen bytes (it may quote the caller's input).
+func refusalText(format string, args ...interface{}) string {
 	message := fmt.Sprintf(format, args...)
 	if len(message) > maxMessageLen {
 		cut := maxMessageLen
@@ -30,5 +35,5 @@ func refusal(code, format string, args ...interface{}) error {
 		}
 		message = message[:cut] + "… (truncated)"
 	}
-	return fmt.Errorf("%s: %s", code, message)
+	return message
 }

@@ -27,6 +27,7 @@ type fakeStub struct {
 	now     time.Time
 	events  []string
 	payload map[string]string
+	ranges  int // range reads (GetStateByPartialCompositeKey*) in the current transaction
 }
 
 func newFakeStub() *fakeStub {
@@ -53,15 +54,17 @@ func (s *fakeStub) SetEvent(name string, payload []byte) error {
 	return nil
 }
 
+// CreateCompositeKey builds keys as Fabric does: \x00, the type, then each part ended by \x00.
 func (s *fakeStub) CreateCompositeKey(objectType string, attributes []string) (string, error) {
-	return "\x00" + objectType + "\x00" + strings.Join(attributes, "\x00") + "\x00", nil
+	key := "\x00" + objectType + "\x00"
+	for _, a := range attributes {
+		key += a + "\x00"
+	}
+	return key, nil
 }
 
 func (s *fakeStub) prefixKeys(objectType string, attributes []string) []string {
-	prefix := "\x00" + objectType + "\x00"
-	if len(attributes) > 0 {
-		prefix += strings.Join(attributes, "\x00") + "\x00"
-	}
+	prefix, _ := s.CreateCompositeKey(objectType, attributes)
 	var keys []string
 	for k := range s.state {
 		if strings.HasPrefix(k, prefix) {
@@ -73,10 +76,12 @@ func (s *fakeStub) prefixKeys(objectType string, attributes []string) []string {
 }
 
 func (s *fakeStub) GetStateByPartialCompositeKey(objectType string, attributes []string) (shim.StateQueryIteratorInterface, error) {
+	s.ranges++
 	return s.iterator(s.prefixKeys(objectType, attributes)), nil
 }
 
 func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string, attributes []string, pageSize int32, bookmark string) (shim.StateQueryIteratorInterface, *peer.QueryResponseMetadata, error) {
+	s.ranges++
 	keys := s.prefixKeys(objectType, attributes)
 	start := sort.SearchStrings(keys, bookmark)
 	if bookmark == "" {
@@ -156,7 +161,13 @@ type ledger struct {
 	count int
 }
 
-func newLedger(t *testing.T) *ledger { return &ledger{t: t, stub: newFakeStub()} }
+// newLedger starts a fake world state whose endorser clock agrees with the transaction times.
+func newLedger(t *testing.T) *ledger {
+	l := &ledger{t: t, stub: newFakeStub()}
+	clock = func() time.Time { return l.stub.now }
+	t.Cleanup(func() { clock = time.Now })
+	return l
+}
 
 type txFunc func(ctx contractapi.TransactionContextInterface) (string, error)
 
@@ -165,6 +176,7 @@ func (l *ledger) run(msp, role string, fn txFunc) (string, error) {
 	l.stub.txID = fmt.Sprintf("tx%04d", l.count)
 	l.stub.now = l.stub.now.Add(time.Minute)
 	l.stub.events = nil
+	l.stub.ranges = 0
 	out, err := fn(contextAs(l.stub, msp, role))
 	if err != nil {
 		if len(l.stub.pending) != 0 || len(l.stub.events) != 0 {

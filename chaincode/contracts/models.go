@@ -185,6 +185,9 @@ func checkProvenance(ctx contractapi.TransactionContextInterface, who Caller, p 
 		if _, ok := participant(t, who.MSP); !ok && who.MSP != t.InitiatorMSP {
 			return refusal(CodePermissionDenied, "%s takes no part in task %q", who.MSP, t.ID)
 		}
+		if t.Status != TaskActive && t.Status != TaskCompleted {
+			return refusal(CodeFailedPrecondition, "task %q is %s: it cannot be a model's provenance", t.ID, t.Status)
+		}
 		if r.Status != RoundFinalized {
 			return refusal(CodeFailedPrecondition, "round %d of task %q is %s, not FINALIZED", r.Round, t.ID, r.Status)
 		}

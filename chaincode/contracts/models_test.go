@@ -24,15 +24,9 @@ func registerModel(s string) txFunc {
 
 // finishedTask runs task t1 (2 rounds) to COMPLETED.
 func finishedTask(t *testing.T) *ledger {
-	l := consortium(t)
-	l.ok("Org1MSP", "admin", create(spec(nil)))
-	for _, round := range []string{"1", "2"} {
-		for i, msp := range []string{"Org1MSP", "Org2MSP", "Org3MSP"} {
-			l.ok(msp, "client", submit(round, hashA, []string{"d1", "d2", "d3"}[i]))
-		}
-		l.ok("Org1MSP", "client", endorse(round, hashB))
-		l.ok("Org2MSP", "client", endorse(round, hashB))
-	}
+	l := startedTask(t, nil)
+	playRound(l, 1, hashB)
+	playRound(l, 2, hashB)
 	return l
 }
 

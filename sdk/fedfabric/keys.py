@@ -1,4 +1,8 @@
-"""Wrapping a secret to an organisation's published X25519 key (ECDH + HKDF-SHA256 + AES-GCM).
+"""Organisation keys and wrapping a secret to one (X25519 ECDH + HKDF-SHA256 + AES-GCM).
+
+An organisation has one X25519 key, kept in a 0600 PEM file in its key directory and used for
+everything wrapped to it: task HE secrets and dataset keys. Its public half is published on
+chain; a secret wrapped to it stays readable as long as the file is kept.
 
 Example::
 
@@ -10,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -44,6 +49,23 @@ def load_private(pem: bytes) -> X25519PrivateKey:
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, X25519PrivateKey):
         raise ValueError("not an X25519 private key")
+    return key
+
+
+def org_key(directory: Path, msp_id: str) -> X25519PrivateKey:
+    """The organisation's persistent key, ``<directory>/<msp_id>.pem`` (made on first use)."""
+    path = Path(directory).expanduser() / f"{msp_id}.pem"
+    if path.is_file():
+        return load_private(path.read_bytes())
+    key = X25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(private_pem(key))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
     return key
 
 

@@ -51,28 +51,43 @@ def test_dataset_and_acl_commands(network: NativeNetwork):
 
 
 def test_task_round_and_model_commands(network: NativeNetwork, ledgers):
+    from fedfabric.ledger.schema import Participant, TaskSpec
+
     from .test_ledger_tasks_models import h
 
-    did = unique("cli-task-ds")
-    ledgers[("Org1", "Admin")].datasets.register(did, "own", h(did), "u", {}, 5, {})
-    spec = {"id": unique("cli-task"), "model_spec_hash": h("s"), "initial_weights_hash": h("w"),
-            "initial_weights_uri": "file:///w", "he_context_hash": h("c"),
-            "he_context_uri": "file:///c", "participants": [{"msp_id": "Org1MSP",
-                                                             "dataset_id": did}],
-            "rounds": 1, "min_updates": 1, "quorum": 1, "strategy": "fedavg"}
-    created = run(network, "task", "create", json.dumps(spec), "--json")
-    assert created.returncode == 0, created.stderr
-    assert json.loads(created.stdout)["status"] == "ACTIVE"
-    tasks = ledgers[("Org1", "User1")].tasks
-    tasks.submit_update(spec["id"], 1, h("u"), 1, 5, did)
-    tasks.endorse_aggregate(spec["id"], 1, h("agg"), "file:///agg")
+    datasets = {}
+    for org in ("Org1", "Org2"):
+        did = unique(f"cli-task-{org.lower()}")
+        ledgers[(org, "Admin")].datasets.register(did, "own", h(did), "u", {}, 5, {})
+        if org == "Org2":
+            ledgers[(org, "Admin")].datasets.grant(did, "Org1MSP", "training",
+                                                   "2099-01-01T00:00:00Z")
+        datasets[org] = did
+    spec = {"id": unique("cli-task")}
+    task = ledgers[("Org1", "Admin")].tasks.create(TaskSpec(
+        id=spec["id"], app_hash=h("a"), model_spec_hash=h("s"), initial_weights_hash=h("w"),
+        initial_weights_uri="file:///w", he_scheme="ckks", he_context_hash=h("c"),
+        he_context_uri="file:///c", participants=[Participant(f"{o}MSP", d, 5)
+                                                  for o, d in datasets.items()],
+        rounds=1, min_updates=2, quorum=2))
+    pending = json.loads(run(network, "task", "show", spec["id"], "--json").stdout)
+    assert pending["task"]["status"] == "PENDING"
+    for org in datasets:
+        ledgers[(org, "Admin")].tasks.join(task.id, task.terms_hash)
+    ledgers[("Org1", "User1")].tasks.start(task.id)
+    for org in datasets:
+        ledgers[(org, "User1")].tasks.submit_update(task.id, 1, h(f"u{org}"), 1, 5)
+    ledgers[("Org1", "User1")].tasks.close_round(task.id, 1)
+    for org in datasets:
+        ledgers[(org, "User1")].tasks.endorse_aggregate(task.id, 1, h("agg"), "file:///agg")
+    ledgers[("Org2", "User1")].tasks.finalize_round(task.id, 1)
 
     shown = run(network, "task", "show", spec["id"], "--json")
     assert json.loads(shown.stdout)["task"]["status"] == "COMPLETED"
     listed = run(network, "task", "list", "--json")
     assert spec["id"] in {t["id"] for t in json.loads(listed.stdout)}
     round_ = json.loads(run(network, "round", "show", spec["id"], "1", "--json").stdout)
-    assert round_["round"]["final_hash"] == h("agg") and len(round_["updates"]) == 1
+    assert round_["round"]["final_hash"] == h("agg") and len(round_["updates"]) == 2
     missing = run(network, "round", "show", spec["id"], "2")
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 

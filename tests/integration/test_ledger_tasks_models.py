@@ -39,11 +39,25 @@ def task(ledgers):
             admin.datasets.grant(did, "Org1MSP", "training", LATER)
         datasets[org] = did
     spec = TaskSpec(
-        id=unique("task"), model_spec_hash=h("spec"), initial_weights_hash=h("w0"),
-        initial_weights_uri="file:///w0", he_context_hash=h("ctx"), he_context_uri="file:///ctx",
-        participants=[Participant(f"{o}MSP", datasets[o]) for o in ORGS], rounds=2,
+        id=unique("task"), app_hash=h("app"), model_spec_hash=h("spec"),
+        initial_weights_hash=h("w0"), initial_weights_uri="file:///w0", he_scheme="ckks",
+        he_context_hash=h("ctx"), he_context_uri="file:///ctx",
+        participants=[Participant(f"{o}MSP", datasets[o], 100) for o in ORGS], rounds=2,
         min_updates=2, quorum=2, strategy="fedavg", hyperparameters={"epochs": 1})
     return spec, datasets
+
+
+def at_once(fn, items):
+    """Call fn for every item at the same moment, as independent organisations would; returns
+    each call's result or the exception it raised."""
+    def call(item):
+        try:
+            return fn(item)
+        except Exception as e:  # collected for the test to inspect
+            return e
+
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(call, items))
 
 
 def test_create_task_refusals_write_nothing(ledgers, task):
@@ -61,59 +75,100 @@ def test_create_task_refusals_write_nothing(ledgers, task):
         org1.tasks.get(spec.id)
 
 
-def test_a_task_from_creation_to_a_verified_model(ledgers, task):
+def same_block(profile, calls):
+    """Endorse every (org, function, args) first, then send them all together; their commit
+    statuses."""
+    gateways = [profile.connect(org) for org, _, _ in calls]
+    try:
+        endorsed = [g.get_network(profile.channel).get_contract(profile.chaincode, "tasks")
+                    .new_proposal(fn, args).endorse()
+                    for g, (_, fn, args) in zip(gateways, calls, strict=True)]
+        submitted = [t.submit() for t in endorsed]
+        return [s.status() for s in submitted]
+    finally:
+        for g in gateways:
+            g.close()
+
+
+def test_a_task_from_creation_to_a_verified_model(ledgers, task, profile, network):
     spec, datasets = task
     org1 = ledgers[("Org1", "Admin")]
     created = org1.tasks.create(spec)
-    assert (created.status, created.current_round) == ("ACTIVE", 1)
-    assert created.initiator_msp == "Org1MSP"
+    assert (created.status, created.current_round) == ("PENDING", 0)
+    assert created.initiator_msp == "Org1MSP" and len(created.terms_hash) == 64
     with pytest.raises(AlreadyExists):
         org1.tasks.create(spec)
 
-    # Round 1: all three submit at once; the last one's transaction closes the round.
+    # Every participant accepts the terms (all at once), then anyone starts the task once.
+    joins = at_once(lambda o: ledgers[(o, "Admin")].tasks.join(spec.id, created.terms_hash), ORGS)
+    assert all(j.terms_hash == created.terms_hash for j in joins)
+    with pytest.raises(InvalidArgument):
+        ledgers[("Org2", "Admin")].tasks.join(spec.id, h("other terms"))
+    starts = at_once(lambda o: ledgers[(o, "User1")].tasks.start(spec.id), ORGS)
+    assert sum(not isinstance(s, Exception) for s in starts) == 1
+    assert all(isinstance(s, FailedPrecondition) for s in starts if isinstance(s, Exception))
+    assert ledgers[("Org3", "User1")].tasks.get(spec.id).members == [f"{o}MSP" for o in ORGS]
+
+    # Round 1: all three submit at the same moment: one block, no resubmission.
     def submit(org: str, round: int):
         return ledgers[(org, "User1")].tasks.submit_update(
-            spec.id, round, h(f"{org}-{round}"), 4, 100 * (ORGS.index(org) + 1), datasets[org])
+            spec.id, round, h(f"{org}-{round}"), 4, 30 * (ORGS.index(org) + 1))
 
-    with ThreadPoolExecutor(3) as pool:
-        events = list(pool.map(lambda o: submit(o, 1), ORGS))
-    assert sorted(e.name for e in events) == ["RoundClosed", "UpdateSubmitted", "UpdateSubmitted"]
+    updates = at_once(lambda o: submit(o, 1), ORGS)
+    assert len({u.tx_id for u in updates}) == 3
+    assert ledgers[("Org3", "User1")].tasks.round(spec.id, 1).status == "OPEN"
+    with pytest.raises(InvalidArgument):
+        ledgers[("Org2", "User1")].tasks.submit_update(spec.id, 1, h("x"), 1, 101)  # > max
+
+    # Everyone sees the round full and closes it at once: exactly one close, the rest refused.
+    closes = at_once(lambda o: ledgers[(o, "User1")].tasks.close_round(spec.id, 1), ORGS)
+    assert [c.name for c in closes if not isinstance(c, Exception)] == ["RoundClosed"]
+    assert all(isinstance(c, FailedPrecondition) for c in closes if isinstance(c, Exception))
     closed = ledgers[("Org3", "User1")].tasks.round(spec.id, 1)
-    assert closed.status == "CLOSED" and closed.total_samples == 600
+    assert closed.status == "CLOSED" and closed.total_samples == 180
     assert [i.msp_id for i in closed.included] == ["Org1MSP", "Org2MSP", "Org3MSP"]
     with pytest.raises(FailedPrecondition):
         submit("Org2", 1)  # the round is closed: a late or replayed update is refused
     assert len(ledgers[("Org2", "User1")].tasks.updates(spec.id, 1)) == 3
 
-    # Endorsements: Org3's aggregate differs; Org1 and Org2 agree at the same time.
-    ev = ledgers[("Org3", "User1")].tasks.endorse_aggregate(spec.id, 1, h("wrong"), "file:///x")
-    assert ev.name == "AggregateEndorsed"
-    with ThreadPoolExecutor(2) as pool:
-        events = list(pool.map(lambda o: ledgers[(o, "User1")].tasks.endorse_aggregate(
-            spec.id, 1, h("agg1"), "file:///agg1"), ("Org1", "Org2")))
-    assert sorted(e.name for e in events) == ["AggregateEndorsed", "RoundFinalized"]
+    # Endorsements: Org3's aggregate differs; Org1 and Org2 agree, all at the same moment.
+    hashes = {"Org1": h("agg1"), "Org2": h("agg1"), "Org3": h("wrong")}
+    at_once(lambda o: ledgers[(o, "User1")].tasks.endorse_aggregate(spec.id, 1, hashes[o],
+                                                                    "file:///agg"), ORGS)
+    finals = at_once(lambda o: ledgers[(o, "User1")].tasks.finalize_round(spec.id, 1), ORGS)
+    assert [f.name for f in finals if not isinstance(f, Exception)] == ["RoundFinalized"]
     finalized = ledgers[("Org2", "User1")].tasks.round(spec.id, 1)
     assert (finalized.status, finalized.final_hash) == ("FINALIZED", h("agg1"))
     endorsements = ledgers[("Org1", "User1")].tasks.endorsements(spec.id, 1)
     assert {e.msp_id: e.aggregate_hash for e in endorsements}["Org3MSP"] == h("wrong")
     with pytest.raises(FailedPrecondition):  # the round is final: no more endorsements
-        ledgers[("Org1", "User1")].tasks.endorse_aggregate(spec.id, 1, h("agg1"), "file:///a")
+        ledgers[("Org1", "User1")].tasks.finalize_round(spec.id, 1)
+    metrics = at_once(lambda o: ledgers[(o, "User1")].tasks.record_metrics(
+        spec.id, 1, {"accuracy": 0.9}), ORGS)
+    assert {m.msp_id for m in metrics} == {f"{o}MSP" for o in ORGS}
 
-    # Round 2: Org3 does not submit; min_updates are in, so the initiator closes it.
-    submit("Org1", 2)
-    submit("Org2", 2)
+    # Round 2: endorsed first, then sent together, two updates land in one block, both valid:
+    # no submission reads what another writes.
+    statuses = same_block(profile, [(o, "SubmitUpdate", [spec.id, "2", h(f"{o}-2"), "4", "30"])
+                                    for o in ("Org1", "Org2")])
+    assert all(st.successful for st in statuses)
+    assert len({st.block_number for st in statuses}) == 1
+    network.wait_for_block(statuses[0].block_number)
     with pytest.raises(AlreadyExists):  # one update per participant per round
         submit("Org1", 2)
-    with pytest.raises(InvalidArgument):  # Org3 trains on its own dataset only
-        ledgers[("Org3", "User1")].tasks.submit_update(spec.id, 2, h("x"), 1, 1, datasets["Org1"])
-    closed = org1.tasks.close_round(spec.id, 2)
-    assert closed.name == "RoundClosed" and closed.data["auto"] is False
+    with pytest.raises(FailedPrecondition, match="2 of 3 updates"):
+        org1.tasks.close_round(spec.id, 2)  # no round_timeout: it waits for every member
+    submit("Org3", 2)
+    assert org1.tasks.close_round(spec.id, 2).name == "RoundClosed"
     for org in ("Org1", "Org2"):
         ledgers[(org, "User1")].tasks.endorse_aggregate(spec.id, 2, h("agg2"), "file:///agg2")
+    assert ledgers[("Org3", "User1")].tasks.finalize_round(spec.id, 2).data["task_status"] == \
+        "COMPLETED"
     done = ledgers[("Org3", "User1")].tasks.get(spec.id)
     assert done.status == "COMPLETED"
     history = ledgers[("Org3", "User1")].tasks.history(spec.id)
-    assert [len(r.updates) for r in history.rounds] == [3, 2]
+    assert [len(r.updates) for r in history.rounds] == [3, 3]
+    assert [len(r.metrics) for r in history.rounds] == [3, 0] and len(history.joins) == 3
 
     # The model registry.
     model = ModelSpec(name=unique("diagnosis"), version="1",

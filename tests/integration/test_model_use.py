@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fedfabric.he  # noqa: F401  (TenSEAL first)
-from fedfabric.fl import to_vector
-from fedfabric.fl.samples import breast_cancer, classifier
+from fedfabric.fl import FLApp, to_vector
 from fedfabric.fl.serving import load_model, predict_and_record, verify
 from fedfabric.ledger.schema import ModelSpec, Provenance
 from fedfabric.store import LocalStore, TamperedBlob, sha256
 
 from .conftest import unique
+
+APP = FLApp.load(Path(__file__).resolve().parents[2] / "examples" / "apps" / "breast_cancer")
+
+
+def rows(n: int) -> np.ndarray:
+    return np.random.default_rng(0).normal(0, 1, (n, 30)).astype(np.float32)
 
 
 @pytest.fixture
@@ -24,7 +30,7 @@ def deployed(ledgers, network):
     """A model registered (external provenance) and deployed by Org1, blobs in the network's
     store."""
     store = LocalStore(network.layout.root / "blobs")
-    model = classifier(30)
+    model = APP.model()
     weights = store.put(to_vector(model).astype(np.float64).tobytes())
     architecture = store.put(model.to_json().encode())
     name = unique("diagnosis")
@@ -38,8 +44,7 @@ def deployed(ledgers, network):
 
 def test_a_prediction_by_one_org_is_verified_by_another(ledgers, deployed):
     store, name = deployed
-    _, (x, _) = breast_cancer(1, seed=0)
-    inference, output = predict_and_record(ledgers[("Org1", "User1")], store, name, "1", x[:5])
+    inference, output = predict_and_record(ledgers[("Org1", "User1")], store, name, "1", rows(5))
     assert inference.output_hash == sha256(output) and len(json.loads(output)) == 5
     verdict = verify(ledgers[("Org2", "User1")], store, inference.id)
     assert verdict.verdict == "VERIFIED"
@@ -48,10 +53,9 @@ def test_a_prediction_by_one_org_is_verified_by_another(ledgers, deployed):
 
 def test_a_forged_output_hash_is_disputed(ledgers, deployed):
     store, name = deployed
-    _, (x, _) = breast_cancer(1, seed=0)
     from fedfabric.fl.serving import input_bytes
 
-    input_hash = store.put(input_bytes(x[:3]))
+    input_hash = store.put(input_bytes(rows(3)))
     forged = ledgers[("Org1", "User1")].models.record_inference(
         unique("inf"), name, "1", input_hash, sha256(b"[[\"0.999999\"]]"))
     assert verify(ledgers[("Org2", "User1")], store, forged.id).verdict == "DISPUTED"
@@ -70,8 +74,7 @@ def test_weights_that_do_not_match_the_chain_are_refused(ledgers, deployed):
 
 def test_predict_and_verify_commands(network, deployed, tmp_path):
     _, name = deployed
-    _, (x, _) = breast_cancer(1, seed=0)
-    np.save(tmp_path / "rows.npy", x[:2])
+    np.save(tmp_path / "rows.npy", rows(2))
     run = [sys.executable, "-m", "fedfabric.cli", "model"]
     predicted = subprocess.run(run + ["predict", name, str(tmp_path / "rows.npy"), "--json",
                                       "--dir", str(network.layout.root)],

@@ -7,11 +7,14 @@
 //	CHAINCODE_TLS_CERT_FILE   PEM server certificate; with CHAINCODE_TLS_KEY_FILE turns TLS on
 //	CHAINCODE_TLS_KEY_FILE    PEM private key of that certificate
 //	CHAINCODE_TLS_CLIENT_CA_FILE  optional PEM CA that client (peer) certificates must chain to
+//	FEDFABRIC_MAX_CLOCK_SKEW  how far a proposal's timestamp may be from this clock (Go duration,
+//	                          default 5m)
 package main
 
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/fedfabric/fedfabric/chaincode/contracts"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -28,6 +31,13 @@ func run() error {
 	ccid, address := os.Getenv("CHAINCODE_ID"), os.Getenv("CHAINCODE_SERVER_ADDRESS")
 	if ccid == "" || address == "" {
 		return fmt.Errorf("CHAINCODE_ID and CHAINCODE_SERVER_ADDRESS must be set")
+	}
+	if skew := os.Getenv("FEDFABRIC_MAX_CLOCK_SKEW"); skew != "" {
+		d, err := time.ParseDuration(skew)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("FEDFABRIC_MAX_CLOCK_SKEW %q must be a positive duration such as 5m", skew)
+		}
+		contracts.MaxClockSkew = d
 	}
 	chaincode, err := contracts.NewChaincode()
 	if err != nil {

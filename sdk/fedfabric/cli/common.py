@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +13,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fedfabric.admin.layout import default_network_dir
+from fedfabric.gateway import ConnectionProfile
 
 console = Console()
 err = Console(stderr=True)
@@ -38,8 +42,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 
+def load_profile(dir: Path | None, profile: Path | None) -> ConnectionProfile:
+    """The connection profile from --profile, else from the network directory; bad ones end
+    the command with exit code 2."""
+    from fedfabric.admin import AdminError
+    from fedfabric.admin.profile import load_profile as load
+
+    try:
+        return load(profile, network_dir(dir))
+    except AdminError as e:
+        raise fail(str(e), 2) from e
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -70,12 +86,28 @@ def as_json(value: Any) -> str:
     return json.dumps(value, indent=2)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(value: object) -> str:
+    """Text from the chain or another organisation, without control characters (terminal
+    escapes); print it as a rich.text.Text or through safe(), never as markup."""
+    return _CONTROL.sub("?", str(value))
+
+
+def safe(value: object) -> str:
+    """Untrusted text made safe to interpolate into Rich markup."""
+    return escape(plain(value))
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    t = Table(title=title)
+    """A table whose cells are shown literally: never interpreted as markup."""
+    t = Table(title=Text(plain(title)))
     for column in columns:
-        t.add_column(column, overflow="fold")
+        t.add_column(Text(plain(column)), overflow="fold")
     for row in rows:
-        t.add_row(*("-" if v is None or v == "" else str(v) for v in row))
+        t.add_row(*(v if isinstance(v, Text) else Text("-" if v is None or v == "" else
+                                                        plain(v)) for v in row))
     return t
 
 

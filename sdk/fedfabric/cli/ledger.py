@@ -21,21 +21,19 @@ from fedfabric.cli.common import (
     console,
     fail,
     fields,
+    load_profile,
     network_dir,
     table,
 )
-from fedfabric.gateway import ConnectionProfile, GatewayError, ProfileError
+from fedfabric.gateway import GatewayError, ProfileError
 from fedfabric.ledger import Ledger, LedgerError, all_pages
 from fedfabric.ledger.decode import decode
-from fedfabric.ledger.schema import ModelSpec, TaskSpec
+from fedfabric.ledger.schema import ModelSpec
 
 dataset_app = typer.Typer(no_args_is_help=True, help="Register, list and show datasets.")
 acl_app = typer.Typer(no_args_is_help=True, help="Grant, revoke and check access; the audit log.")
-task_app = typer.Typer(no_args_is_help=True, help="Create, list and show training tasks.")
-round_app = typer.Typer(no_args_is_help=True, help="Show a training round.")
 model_app = typer.Typer(no_args_is_help=True, help="The model registry.")
-APPS = {"dataset": dataset_app, "acl": acl_app, "task": task_app, "round": round_app,
-        "model": model_app}
+APPS = {"dataset": dataset_app, "acl": acl_app, "model": model_app}
 
 AdminUser = Annotated[str, typer.Option("--user", "-u", help="Act as this user of the org.")]
 ReadUser = Annotated[str, typer.Option("--user", "-u", help="Act as this user of the org.")]
@@ -45,9 +43,8 @@ Purpose = Annotated[str, typer.Option("--purpose", "-p", help="training, inferen
 @contextmanager
 def ledger_as(org: str, user: str, dir: Path | None, profile: Path | None) -> Iterator[Ledger]:
     """A Ledger acting as user of org; refusals end the command with their code and reason."""
+    p = load_profile(dir, profile)
     try:
-        p = ConnectionProfile.from_file(profile) if profile else \
-            ConnectionProfile.from_network_dir(network_dir(dir))
         gateway = p.connect(org, user=user)
     except (ProfileError, AdminError, OSError, ValueError) as e:
         raise fail(str(e), 2) from e
@@ -198,82 +195,6 @@ def acl_log(dataset_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
     console.print(table(f"accesses to {dataset_id}", ["time", "org", "identity", "purpose", "tx"],
                         [[e.time, e.msp_id, e.identity, e.purpose, e.tx_id[:16] + "…"]
                          for e in log]))
-
-
-# ---- tasks and rounds --------------------------------------------------------------------------
-@task_app.command("create")
-def task_create(
-    spec: Annotated[str, typer.Argument(help="The task spec: JSON object or @file.")],
-    org: OrgOption = "Org1", user: AdminUser = "Admin", dir: DirOption = None,
-    profile: ProfileOption = None, output_json: JsonOption = False,
-) -> None:
-    """Create a training task from a JSON spec (see chaincode/CONTRACT.md)."""
-    try:
-        task_spec = decode(TaskSpec, _json_arg("spec", spec))
-    except TypeError as e:
-        raise fail(f"spec: {e}", 2) from e
-    with ledger_as(org, user, dir, profile) as ledger:
-        task = ledger.tasks.create(task_spec)
-    _show(task, output_json, f"task {task.id} created")
-
-
-@task_app.command("list")
-def task_list(org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
-              profile: ProfileOption = None, output_json: JsonOption = False) -> None:
-    """Every task on the channel."""
-    with ledger_as(org, user, dir, profile) as ledger:
-        items = list(all_pages(ledger.tasks.list))
-    if output_json:
-        console.print(as_json(items))
-        return
-    console.print(table("tasks", ["id", "initiator", "status", "round", "participants",
-                                  "strategy", "created"],
-                        [[t.id, t.initiator_msp, t.status, f"{t.current_round}/{t.rounds}",
-                          len(t.participants), t.strategy, t.created_at] for t in items]))
-
-
-@task_app.command("show")
-def task_show(task_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
-              dir: DirOption = None, profile: ProfileOption = None,
-              output_json: JsonOption = False) -> None:
-    """A task and the history of its rounds."""
-    with ledger_as(org, user, dir, profile) as ledger:
-        history = ledger.tasks.history(task_id)
-    if output_json:
-        console.print(as_json(history))
-        return
-    t = history.task
-    console.print(f"[bold]task {t.id}[/bold]: {t.status}, round {t.current_round} of {t.rounds}, "
-                  f"initiator {t.initiator_msp}, min_updates {t.min_updates}, quorum {t.quorum}")
-    console.print(table("rounds", ["round", "status", "updates", "samples", "endorsements",
-                                   "final aggregate"],
-                        [[r.round, r.status, len(r.updates), r.total_samples or None,
-                          len(r.endorsements), (r.final_hash or "")[:16]] for r in history.rounds]))
-
-
-@round_app.command("show")
-def round_show(task_id: str, round_number: Annotated[int, typer.Argument(metavar="ROUND")],
-               org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
-               profile: ProfileOption = None, output_json: JsonOption = False) -> None:
-    """A round with its updates and aggregate endorsements."""
-    with ledger_as(org, user, dir, profile) as ledger:
-        r = ledger.tasks.round(task_id, round_number)
-        updates = ledger.tasks.updates(task_id, round_number)
-        endorsements = ledger.tasks.endorsements(task_id, round_number)
-    if output_json:
-        console.print(json.dumps({"round": json.loads(as_json(r)),
-                                  "updates": json.loads(as_json(updates)),
-                                  "endorsements": json.loads(as_json(endorsements))}, indent=2))
-        return
-    console.print(f"[bold]task {task_id} round {r.round}[/bold]: {r.status}"
-                  + (f", final aggregate {r.final_hash}" if r.final_hash else ""))
-    console.print(table("updates", ["org", "samples", "shards", "manifest", "time"],
-                        [[u.msp_id, u.samples, u.shards, u.manifest_hash[:16] + "…", u.time]
-                         for u in updates]))
-    console.print(table("endorsements", ["org", "aggregate", "agrees", "time"],
-                        [[e.msp_id, e.aggregate_hash[:16] + "…",
-                          "" if not r.final_hash else e.aggregate_hash == r.final_hash, e.time]
-                         for e in endorsements]))
 
 
 # ---- models ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -103,9 +104,32 @@ def network_status(
 
 
 @app.command("profile")
-def network_profile(dir: DirOption = None, docker: DockerOption = False) -> None:
+def network_profile(
+    dir: DirOption = None, docker: DockerOption = False,
+    org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
+    export: Annotated[Path | None, typer.Option(
+        help="With --org: copy the organisation's own crypto material here and write "
+        "EXPORT/profile.json naming only it (what its own machine holds).")] = None,
+) -> None:
     """Print the JSON connection profile that the SDK and other tools use."""
+    from fedfabric.admin.profile import export_org
+    from fedfabric.gateway import ConnectionProfile, ProfileError
+
+    if export is not None and org is None:
+        raise fail("--export needs --org", 2)
     try:
-        print(json.dumps(open_network(network_dir(dir, docker), docker).profile(), indent=2))
-    except AdminError as e:
+        profile = open_network(network_dir(dir, docker), docker).profile()
+        if org is None:
+            print(json.dumps(profile, indent=2))
+            return
+        whole = ConnectionProfile.from_dict(profile)
+        if export is not None:
+            console.print(f"{whole.org(org).name}'s profile written to "
+                          f"{export_org(whole, org, export)}", highlight=False)
+            return
+        o = whole.org(org)
+        one = whole.to_dict()
+        one["organizations"] = {o.msp_id: one["organizations"][o.msp_id]}
+        print(json.dumps(one, indent=2))
+    except (AdminError, ProfileError, OSError) as e:
         raise fail(str(e)) from e

@@ -26,33 +26,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from fedfabric.data.envelope import CHUNK, decrypt_file, encrypt_file, new_key
-from fedfabric.keys import load_private, private_pem, public_pem, unwrap, wrap
-from fedfabric.ledger import Ledger, NotFound, PermissionDenied
+from fedfabric.keys import public_pem, unwrap, wrap
+from fedfabric.ledger import Ledger, PermissionDenied
 from fedfabric.ledger.schema import AccessEntry, Dataset, Grant
 from fedfabric.store import LocalStore
 
 
-def org_key(directory: Path, msp_id: str) -> X25519PrivateKey:
-    """The organisation's X25519 key, kept as a 0600 PEM file (made on first use)."""
-    path = Path(directory) / f"{msp_id}.pem"
-    if path.is_file():
-        return load_private(path.read_bytes())
-    key = X25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_bytes(private_pem(key))
-    return key
-
-
 def publish_key(admin: Ledger, msp_id: str, key: X25519PrivateKey) -> None:
-    """Publish the key on chain unless it is already the published one."""
-    public = public_pem(key.public_key())
-    try:
-        if admin.tasks.org_key(msp_id).public_key == public:
-            return
-    except NotFound:
-        pass
-    admin.tasks.publish_key("X25519", public)
+    """Publish the key on chain unless it is already the published one (as an admin)."""
+    admin.tasks.ensure_key(msp_id, public_pem(key.public_key()))
 
 
 def _context(dataset_id: str) -> bytes:

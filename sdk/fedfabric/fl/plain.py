@@ -1,46 +1,45 @@
-"""The same federated training without encryption or chain, in one process: the reference
-that encrypted training is compared against."""
+"""The same federated training without encryption or chain, in one process: the reference that
+encrypted training is compared against. Seeds follow the participants' (fl.rounds), so with the
+same task id it trains exactly as the participants do, up to the encryption's rounding.
+
+Example::
+
+    history = train_plain(app, {"Org1MSP": data1, "Org2MSP": data2}, rounds=3, task_id=task.id)
+    history[-1].metrics["Org1MSP"]["accuracy"], history[-1].weights
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from fedfabric.fl.strategy import FedAvg
-from fedfabric.fl.vector import from_vector, to_vector
+from fedfabric.fl.app import FLApp, LocalData
+from fedfabric.fl.rounds import local_update, training_seed
+from fedfabric.fl.setup import initial_weights
+from fedfabric.fl.strategy import strategy_for
+from fedfabric.fl.vector import from_vector
 
 
-def train_plain(model_fn: Callable[[], Any], data: list[tuple[np.ndarray, np.ndarray]],
-                rounds: int, strategy: FedAvg, evaluate: Callable[[Any], dict[str, float]],
-                seed: int = 0) -> list[dict[str, float]]:
-    import tensorflow as tf
+@dataclass(frozen=True)
+class PlainRound:
+    metrics: dict[str, dict[str, float]]  # each organisation's, on its held-out data
+    weights: np.ndarray  # the global weights after the round
 
-    tf.keras.utils.set_random_seed(seed)
-    models = [model_fn() for _ in data]
-    weights = to_vector(models[0])
+
+def train_plain(app: FLApp, data: dict[str, LocalData], rounds: int, task_id: str = ""
+                ) -> list[PlainRound]:
+    """Per round, the global weights and each organisation's metrics of them."""
+    model, weights = initial_weights(app)
+    strategy = strategy_for(app.hyperparameters)
     history = []
-    for _ in range(rounds):
-        updates = [strategy.local_update(m, weights, x, y) for m, (x, y) in zip(models, data,
-                                                                                strict=True)]
+    for r in range(1, rounds + 1):
+        updates = [local_update(app.model, strategy, weights, d.train,
+                                training_seed(app.hyperparameters.seed, task_id, r, msp))
+                   for msp, d in sorted(data.items())]
         weights = strategy.apply(weights, np.sum([u for u, _ in updates], axis=0),
                                  sum(n for _, n in updates))
-        from_vector(models[0], weights)
-        history.append(evaluate(models[0]))
-    return history
-
-
-def train_central(model_fn: Callable[[], Any], x: np.ndarray, y: np.ndarray, rounds: int,
-                  epochs: int, batch_size: int, evaluate: Callable[[Any], dict[str, float]],
-                  seed: int = 0) -> list[dict[str, float]]:
-    """Everyone's data in one place: `epochs` epochs per 'round', for comparison."""
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    model = model_fn()
-    history = []
-    for _ in range(rounds):
-        model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
-        history.append(evaluate(model))
+        from_vector(model, weights)
+        history.append(PlainRound({msp: app.evaluate(model, d.held_out)
+                                   for msp, d in data.items()}, weights))
     return history

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fedfabric.fl.artifact import read_artifact
 from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import Inference, Model, Verdict
 from fedfabric.store import LocalStore, sha256
@@ -34,18 +35,8 @@ def latest_deployed(ledger: Ledger, name: str) -> str:
 
 def load_model(ledger: Ledger, store: LocalStore, name: str, version: str) -> tuple[Any, Model]:
     """The Keras model of a registered version; its weights must match the on-chain hash."""
-    import tensorflow as tf
-
     record = ledger.models.get(name, version).model
-    architecture = record.input_spec.get("architecture")
-    if not architecture:
-        raise ValueError(f"model {name}:{version} records no architecture blob")
-    model = tf.keras.models.model_from_json(store.get(architecture).decode())
-    weights = np.frombuffer(store.get(record.weights_hash), dtype=np.float64)  # hash-checked
-    from fedfabric.fl.vector import from_vector
-
-    from_vector(model, weights)
-    return model, record
+    return read_artifact(store, record), record
 
 
 def input_bytes(x: np.ndarray) -> bytes:

@@ -4,7 +4,7 @@ Example::
 
     from fedfabric.gateway import ConnectionProfile
 
-    profile = ConnectionProfile.from_network_dir("~/.fedfabric/network")
+    profile = ConnectionProfile.from_file("profile.json")   # `fedfabric network profile`
     with profile.connect("Org1") as gateway:
         contract = gateway.get_network(profile.channel).get_contract(profile.chaincode)
         contract.submit_transaction("PutRecord", "r1", '{"a": 1}')

@@ -2,7 +2,7 @@
 
 Example::
 
-    profile = ConnectionProfile.from_network_dir("~/.fedfabric/network")
+    profile = ConnectionProfile.from_file("profile.json")   # `fedfabric network profile`
     with profile.connect("Org1", user="User1") as gateway:
         contract = gateway.get_network(profile.channel).get_contract(profile.chaincode)
         print(contract.evaluate_transaction("GetRecord", "r1"))
@@ -76,12 +76,16 @@ class ConnectionProfile:
     def from_file(cls, path: str | Path) -> ConnectionProfile:
         return cls.from_dict(json.loads(Path(path).expanduser().read_text()))
 
-    @classmethod
-    def from_network_dir(cls, path: str | Path) -> ConnectionProfile:
-        """The profile of a native network directory (as `fedfabric network profile` prints)."""
-        from fedfabric.admin import NativeNetwork  # admin is optional for plain SDK users
-
-        return cls.from_dict(NativeNetwork(Path(path)).profile())
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "channel": self.channel, "chaincode": self.chaincode,
+                "organizations": {o.msp_id: {
+                    "name": o.name, "msp_id": o.msp_id,
+                    "peers": [{"name": p.name, "address": p.address,
+                               "tls_root_cert": str(p.tls_root_cert)} for p in o.peers],
+                    "users": {u: str(d) for u, d in o.users.items()}}
+                    for o in self.organizations.values()},
+                "orderers": [{"name": o.name, "address": o.address,
+                              "tls_root_cert": str(o.tls_root_cert)} for o in self.orderers]}
 
     def org(self, name: str) -> OrgProfile:
         """An org by name ("Org2", "org2") or MSP id ("Org2MSP")."""

@@ -5,9 +5,9 @@ package loads TenSEAL as soon as it is imported (so TensorFlow may come later); 
 is already loaded, CKKS runs in a worker process that never imports it.
 """
 
-from fedfabric.he.schemes import CKKS, Paillier, Scheme, backend
+from fedfabric.he.schemes import CKKS, Paillier, Scheme, backend, scheme_for
 from fedfabric.he.sealing import seal, unseal
 
 backend()  # choose now: load TenSEAL before anything else can import TensorFlow
 
-__all__ = ["CKKS", "Paillier", "Scheme", "backend", "seal", "unseal"]
+__all__ = ["CKKS", "Paillier", "Scheme", "backend", "scheme_for", "seal", "unseal"]

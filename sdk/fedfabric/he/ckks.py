@@ -62,6 +62,29 @@ def aggregate(public_context: bytes, updates: list[list[bytes]]) -> list[bytes]:
     return out
 
 
+def validate(public_context: bytes, shards: list[bytes], length: int) -> None:
+    """ValueError unless the shards are `length` values encrypted under this context's
+    parameters: ceil(length / SHARD) fresh two-part ciphertexts at scale 2^SCALE_BITS."""
+    ctx = _context(public_context)
+    expected = -(-length // SHARD)
+    if len(shards) != expected:
+        raise ValueError(f"{len(shards)} shards for {length} values; expected {expected}")
+    for i, data in enumerate(shards):
+        try:
+            vec = ts.ckks_vector_from(ctx, data)
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"shard {i} is not a CKKS ciphertext: {e}") from e
+        want = min(SHARD, length - i * SHARD)
+        if vec.size() != want:
+            raise ValueError(f"shard {i} holds {vec.size()} values, not {want}")
+        for part in vec.ciphertext():
+            if part.size() != 2 or part.poly_modulus_degree() != POLY_DEGREE or \
+                    part.coeff_modulus_size() != len(COEFF_MOD_BITS) - 1 or \
+                    part.scale != 2.0**SCALE_BITS:
+                raise ValueError(f"shard {i} was encrypted with other parameters (scale "
+                                 f"2^{np.log2(part.scale):.1f}, {part.size()} parts)")
+
+
 def decrypt(secret_context: bytes, shards: list[bytes], length: int) -> np.ndarray:
     ctx = _context(secret_context)
     values: list[float] = []

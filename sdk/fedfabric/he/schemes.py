@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fedfabric.he.backend import InProcess, Worker, choose
+from fedfabric.he.backend import InProcess, Worker, WorkerError, choose
 
 _backend: InProcess | Worker | None = None
 
@@ -26,11 +26,30 @@ class Scheme(Protocol):
 
     def encrypt(self, vector: np.ndarray) -> list[bytes]: ...
 
+    def validate(self, shards: list[bytes], length: int) -> None:
+        """ValueError unless the shards are `length` values encrypted under these parameters."""
+
     def aggregate(self, updates: list[list[bytes]]) -> list[bytes]: ...
 
     def decrypt(self, shards: list[bytes], length: int) -> np.ndarray: ...
 
     def public_bytes(self) -> bytes: ...
+
+    def secret_bytes(self) -> bytes: ...
+
+
+def scheme_for(name: str, public: bytes, secret: bytes | None = None) -> Scheme:
+    """A task's scheme from its public parameters (and the secret, for participants).
+
+    ValueError when the bytes are not what the scheme expects.
+    """
+    if name == CKKS.name:
+        if public.startswith(b"{"):
+            raise ValueError("the HE context is not a CKKS context")
+        return CKKS(public, secret)
+    if name == Paillier.name:
+        return Paillier.from_bytes(public, secret)
+    raise ValueError(f"HE scheme {name!r} is not supported here (ckks, paillier)")
 
 
 class CKKS:
@@ -67,6 +86,14 @@ class CKKS:
     def encrypt(self, vector: np.ndarray) -> list[bytes]:
         result: list[bytes] = backend().call("encrypt", self._public, np.asarray(vector))
         return result
+
+    def validate(self, shards: list[bytes], length: int) -> None:
+        try:
+            backend().call("validate", self._public, shards, length)
+        except WorkerError as e:  # the worker reports a ValueError as text
+            if not str(e).startswith("ValueError: "):
+                raise
+            raise ValueError(str(e).splitlines()[0].removeprefix("ValueError: ")) from e
 
     def aggregate(self, updates: list[list[bytes]]) -> list[bytes]:
         result: list[bytes] = backend().call("aggregate", self._public, updates)
@@ -111,6 +138,37 @@ class Paillier:
 
     def public_bytes(self) -> bytes:
         return json.dumps({"scheme": "paillier", "n": str(self._n)}).encode()
+
+    def secret_bytes(self) -> bytes:
+        if self.private_key is None:
+            raise ValueError("this Paillier key has no private part")
+        return json.dumps({"p": str(self.private_key.p), "q": str(self.private_key.q)}).encode()
+
+    @classmethod
+    def from_bytes(cls, public: bytes, secret: bytes | None = None) -> Paillier:
+        from phe import paillier
+
+        try:
+            n = int(json.loads(public)["n"])
+            key = paillier.PaillierPublicKey(n)
+            private = None
+            if secret is not None:
+                pq = json.loads(secret)
+                private = paillier.PaillierPrivateKey(key, int(pq["p"]), int(pq["q"]))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"not a Paillier key: {e}") from e
+        return cls(key, private)
+
+    def validate(self, shards: list[bytes], length: int) -> None:
+        expected = -(-length // self.SHARD)
+        if len(shards) != expected:
+            raise ValueError(f"{len(shards)} shards for {length} values; expected {expected}")
+        for i, shard in enumerate(shards):
+            want = min(self.SHARD, length - i * self.SHARD)
+            if len(shard) != want * self._width:
+                raise ValueError(f"shard {i} has {len(shard)} bytes, not {want * self._width}")
+            if any(not 0 < c < self._nsq for c in self._unpack(shard)):
+                raise ValueError(f"shard {i} holds a value outside (0, n^2)")
 
     def _encode(self, x: float) -> int:
         return int(round(x * 2**self.FRACTION_BITS)) % int(self._n)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fedfabric.gateway import Network
+from fedfabric.gateway import Checkpointer, GatewayError, Network
 from fedfabric.ledger.api import Datasets, Models, Tasks, all_pages
 from fedfabric.ledger.calls import ContractCalls
 from fedfabric.ledger.errors import (
@@ -25,6 +25,16 @@ from fedfabric.ledger.errors import (
     LedgerError,
     NotFound,
     PermissionDenied,
+    from_gateway_error,
+)
+from fedfabric.ledger.events import (
+    EventStream,
+    LedgerEvent,
+    RoundClosed,
+    RoundFinalized,
+    TaskFailed,
+    TaskStarted,
+    follow,
 )
 from fedfabric.ledger.schema import *  # noqa: F403 (the record types are part of the API)
 
@@ -43,12 +53,28 @@ class Ledger:
         def calls(contract: str) -> ContractCalls:
             return ContractCalls(network, chaincode, contract, retries, after_commit)
 
+        self.network, self.chaincode = network, chaincode
         self.datasets = Datasets(calls("datasets"))
         self.tasks = Tasks(calls("tasks"))
         self.models = Models(calls("models"))
 
+    def follow(self, start_block: int | None = None, checkpointer: Checkpointer | None = None,
+               timeout: float | None = None) -> EventStream:
+        """Typed chaincode events from the checkpointer's position, else start_block, else the
+        next commit (see fedfabric.ledger.events)."""
+        return follow(self.network, self.chaincode, start_block, checkpointer, timeout)
+
+    def block_height(self) -> int:
+        """The channel's height on this gateway's peer."""
+        try:
+            return self.network.block_height()
+        except GatewayError as e:
+            raise from_gateway_error(e) from e
+
 
 __all__ = [
-    "AlreadyExists", "Conflict", "Datasets", "FailedPrecondition", "Internal", "InvalidArgument",
-    "Ledger", "LedgerError", "Models", "NotFound", "PermissionDenied", "Tasks", "all_pages",
+    "AlreadyExists", "Conflict", "Datasets", "EventStream", "FailedPrecondition", "Internal",
+    "InvalidArgument", "Ledger", "LedgerError", "LedgerEvent", "Models", "NotFound",
+    "PermissionDenied", "RoundClosed", "RoundFinalized", "TaskFailed", "TaskStarted", "Tasks",
+    "all_pages",
 ]

@@ -21,6 +21,7 @@ from fedfabric.ledger.schema import (
     Grant,
     Inference,
     InferenceView,
+    Join,
     Lineage,
     Model,
     ModelSpec,
@@ -28,6 +29,7 @@ from fedfabric.ledger.schema import (
     OrgKey,
     Page,
     Round,
+    RoundMetrics,
     Task,
     TaskHistory,
     TaskSpec,
@@ -106,7 +108,8 @@ class Datasets:
 
 
 class Tasks:
-    """Training tasks, rounds, updates, aggregate endorsements, org keys (contract ``tasks``)."""
+    """Training tasks, rounds, updates, aggregate endorsements, metrics and org keys
+    (contract ``tasks``)."""
 
     def __init__(self, calls: ContractCalls) -> None:
         self._c = calls
@@ -114,26 +117,44 @@ class Tasks:
     def create(self, spec: TaskSpec) -> Task:
         return decode(Task, self._c.submit("CreateTask", _json(spec)).data)
 
+    def join(self, task_id: str, terms_hash: str) -> Join:
+        """Accept the task's terms (as an admin of a participant); terms_hash is what you read."""
+        return decode(Join, self._c.submit("JoinTask", task_id, terms_hash).data)
+
+    def start(self, task_id: str) -> Event:
+        """Open round 1 (event TaskStarted) once the participants have joined."""
+        return self._c.submit("StartTask", task_id)
+
     def get(self, task_id: str) -> Task:
         return decode(Task, self._c.evaluate("GetTask", task_id))
 
     def list(self, page_size: int = DEFAULT_PAGE, bookmark: str = "") -> Page[Task]:
         return _page(Task, self._c.evaluate("ListTasks", str(page_size), bookmark))
 
+    def joins(self, task_id: str) -> builtins.list[Join]:
+        return decode(list[Join], self._c.evaluate("ListJoins", task_id))
+
     def submit_update(self, task_id: str, round: int, manifest_hash: str, shards: int,
-                      samples: int, dataset_id: str) -> Event:
-        """Event UpdateSubmitted, or RoundClosed when this was the last participant's update."""
-        return self._c.submit("SubmitUpdate", task_id, str(round), manifest_hash, str(shards),
-                              str(samples), dataset_id)
+                      samples: int) -> Update:
+        return decode(Update, self._c.submit("SubmitUpdate", task_id, str(round), manifest_hash,
+                                             str(shards), str(samples)).data)
 
     def close_round(self, task_id: str, round: int) -> Event:
+        """Event RoundClosed, or TaskFailed when the round timed out short of min_updates."""
         return self._c.submit("CloseRound", task_id, str(round))
 
     def endorse_aggregate(self, task_id: str, round: int, aggregate_hash: str,
-                          aggregate_uri: str) -> Event:
-        """Event AggregateEndorsed, or RoundFinalized when this endorsement made the quorum."""
-        return self._c.submit("EndorseAggregate", task_id, str(round), aggregate_hash,
-                              aggregate_uri)
+                          aggregate_uri: str) -> Endorsement:
+        return decode(Endorsement, self._c.submit("EndorseAggregate", task_id, str(round),
+                                                  aggregate_hash, aggregate_uri).data)
+
+    def finalize_round(self, task_id: str, round: int) -> Event:
+        """Event RoundFinalized, or TaskFailed when the quorum did not come in time."""
+        return self._c.submit("FinalizeRound", task_id, str(round))
+
+    def record_metrics(self, task_id: str, round: int, metrics: dict[str, Any]) -> RoundMetrics:
+        return decode(RoundMetrics, self._c.submit("RecordMetrics", task_id, str(round),
+                                                   _json(metrics)).data)
 
     def cancel(self, task_id: str) -> Task:
         return decode(Task, self._c.submit("CancelTask", task_id).data)
@@ -148,11 +169,27 @@ class Tasks:
         return decode(list[Endorsement],
                       self._c.evaluate("ListEndorsements", task_id, str(round)))
 
+    def metrics(self, task_id: str, round: int) -> builtins.list[RoundMetrics]:
+        return decode(list[RoundMetrics], self._c.evaluate("ListMetrics", task_id, str(round)))
+
     def history(self, task_id: str) -> TaskHistory:
         return decode(TaskHistory, self._c.evaluate("GetTaskHistory", task_id))
 
     def publish_key(self, algorithm: str, public_key: str) -> OrgKey:
         return decode(OrgKey, self._c.submit("PublishOrgKey", algorithm, public_key).data)
+
+    def ensure_key(self, msp_id: str, public_key: str, algorithm: str = "X25519") -> bool:
+        """Publish the organisation's key unless it is already the published one (as admin);
+        True when it published."""
+        from fedfabric.ledger.errors import NotFound
+
+        try:
+            if self.org_key(msp_id).public_key == public_key:
+                return False
+        except NotFound:
+            pass
+        self.publish_key(algorithm, public_key)
+        return True
 
     def org_key(self, msp_id: str) -> OrgKey:
         return decode(OrgKey, self._c.evaluate("GetOrgKey", msp_id))

@@ -1,6 +1,7 @@
 """Calling one contract of the chaincode: JSON in and out, refusals as LedgerErrors, and bounded
-retries of submits that lose an MVCC or phantom-read race (safe: an invalid transaction wrote
-nothing)."""
+retries of submits that lose a race: an MVCC or phantom-read conflict at commit (an invalid
+transaction wrote nothing), or endorsing peers at different heights that answered differently
+("ProposalResponsePayloads do not match": nothing was ordered)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from fedfabric.ledger.errors import Conflict, from_commit_error, from_gateway_er
 from fedfabric.ledger.schema import Event
 
 RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
+ENDORSEMENT_MISMATCH = "ProposalResponsePayloads do not match"
+
+
+def _endorsers_disagreed(error: GatewayError) -> bool:
+    return any(ENDORSEMENT_MISMATCH in text
+               for text in [error.message, *(d.message for d in error.details)])
 
 
 class ContractCalls:
@@ -33,11 +40,15 @@ class ContractCalls:
 
     def submit(self, function: str, *args: str) -> Event:
         """Submit and wait for the commit; returns the event the transaction emitted."""
+        status = None
         for attempt in range(self._retries + 1):
             try:
                 submitted = self._contract.submit_async(function, args)
                 status = submitted.status()
             except GatewayError as e:
+                if _endorsers_disagreed(e) and attempt < self._retries:
+                    time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # let peers catch up
+                    continue
                 raise from_gateway_error(e) from e
             if status.successful:
                 if self._after_commit is not None:
@@ -50,4 +61,4 @@ class ContractCalls:
             if attempt < self._retries:
                 time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))  # spread the racers
         raise Conflict(f"{function} lost {self._retries + 1} races with concurrent transactions",
-                       status.transaction_id)
+                       status.transaction_id if status is not None else None)

@@ -64,37 +64,67 @@ class AccessEntry:
 
 @dataclass(frozen=True)
 class Participant:
+    """An organisation training on one of its datasets, declaring at most max_samples per round
+    (at most the dataset's rows). wrapped_key: sha256 of the task's HE secret wrapped to the
+    organisation's published key (single-key schemes)."""
+
     msp_id: str
     dataset_id: str
+    max_samples: int
+    wrapped_key: str = ""
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What CreateTask takes."""
+    """What CreateTask takes: the terms every participant accepts by joining."""
 
     id: str
+    app_hash: str
     model_spec_hash: str
     initial_weights_hash: str
     initial_weights_uri: str
+    he_scheme: str
     he_context_hash: str
     he_context_uri: str
     participants: list[Participant]
     rounds: int
     min_updates: int
     quorum: int
+    round_timeout: int = 0  # seconds; 0 = none
     strategy: str = "fedavg"
     hyperparameters: JSON = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Task(TaskSpec):
+    terms_hash: str = ""
     initiator_msp: str = ""
     created_by: str = ""
-    status: str = ""
+    status: str = ""  # PENDING -> ACTIVE -> COMPLETED | CANCELLED | FAILED
+    members: list[str] = field(default_factory=list)  # the participants that joined in time
     current_round: int = 0
+    failure_reason: str | None = None
     created_at: str = ""
+    started_at: str | None = None
     updated_at: str = ""
     tx_id: str = ""
+
+    def participant(self, msp_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.msp_id == msp_id), None)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("COMPLETED", "CANCELLED", "FAILED")
+
+
+@dataclass(frozen=True)
+class Join:
+    task_id: str
+    msp_id: str
+    joined_by: str
+    terms_hash: str
+    time: str
+    tx_id: str
 
 
 @dataclass(frozen=True)
@@ -145,15 +175,30 @@ class Endorsement:
 
 
 @dataclass(frozen=True)
+class RoundMetrics:
+    """What one participant measured of a round's global model on its own held-out data."""
+
+    task_id: str
+    round: int
+    msp_id: str
+    recorded_by: str
+    metrics: JSON
+    time: str
+    tx_id: str
+
+
+@dataclass(frozen=True)
 class RoundHistory(Round):
     updates: list[Update] = field(default_factory=list)
     endorsements: list[Endorsement] = field(default_factory=list)
+    metrics: list[RoundMetrics] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class TaskHistory:
     task: Task
     rounds: list[RoundHistory]
+    joins: list[Join] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,63 +1,83 @@
 """A content-addressed blob store in a local directory.
 
 Blobs are named by their sha256; writes are atomic (temporary file, fsync, rename), so a crash
-never leaves a partial blob under a real name; every read checks the hash.
-
-Example::
-
-    store = LocalStore(Path("~/.fedfabric/blobs").expanduser())
-    digest = store.put(b"ciphertext")
-    assert store.get(digest) == b"ciphertext"
+never leaves a partial blob under a real name; every read checks the hash, and so does `put` of
+a name that already exists (a planted or corrupt file is replaced by the right bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
-import json
+import io
 import os
-import re
+import stat
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-HASH = re.compile(r"^[0-9a-f]{64}$")
+from fedfabric.store.base import (
+    BlobStore,
+    Manifest,
+    StoreError,
+    TamperedBlob,
+    check_digest,
+    sha256,
+)
 
+__all__ = ["LocalStore", "Manifest", "StoreError", "TamperedBlob", "sha256"]
 
-class StoreError(Exception):
-    """A blob is missing or malformed."""
-
-
-class TamperedBlob(StoreError):
-    """A blob's content does not match its hash: it was altered or corrupted."""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """An update or aggregate: its shard hashes in order, and what they encode."""
-
-    shards: list[str]
-    length: int
-    scheme: str
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+CHUNK = 1 << 20
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+class LocalStore(BlobStore):
+    """Blobs under root/<aa>/<sha256>.
 
+    Example::
 
-class LocalStore:
+        store = LocalStore(Path("~/.fedfabric/blobs").expanduser())
+        digest = store.put(b"ciphertext")
+        assert store.get(digest) == b"ciphertext"
+        store.get_file(digest, Path("copy.bin"))
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser()
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, digest: str) -> Path:
-        if not HASH.match(digest):
-            raise StoreError(f"{digest!r} is not a sha256 hex digest")
-        return self.root / digest[:2] / digest
+        return self.root / check_digest(digest)[:2] / digest
+
+    @contextlib.contextmanager
+    def _open(self, digest: str) -> Iterator[io.BufferedReader]:
+        """The blob opened for reading, never through a symlink; StoreError if missing."""
+        try:
+            fd = os.open(self._path(digest), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise StoreError(f"no blob {digest} in {self.root}") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise TamperedBlob(f"blob {digest} in {self.root} is a symlink") from None
+            raise StoreError(f"cannot read blob {digest} in {self.root}: {e}") from e
+        with os.fdopen(fd, "rb") as f:
+            yield f
+
+    def _holds(self, digest: str) -> bool:
+        """Whether a regular file with exactly the right bytes is stored under digest."""
+        try:
+            if not stat.S_ISREG(self._path(digest).lstat().st_mode):
+                return False
+            with self._open(digest) as f:
+                return hashlib.file_digest(f, "sha256").hexdigest() == digest
+        except (OSError, StoreError):
+            return False
+
+    def _publish(self, tmp: str, digest: str) -> None:
+        """Rename a complete, synced temporary file to the blob's real name."""
+        path = self._path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
 
     def uri(self, digest: str) -> str:
         return self._path(digest).as_uri()
@@ -67,36 +87,30 @@ class LocalStore:
 
     def put(self, data: bytes) -> str:
         digest = sha256(data)
-        path = self._path(digest)
-        if path.is_file():
+        if self._holds(digest):
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            self._publish(tmp, digest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest
 
     def get(self, digest: str) -> bytes:
-        path = self._path(digest)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise StoreError(f"no blob {digest} in {self.root}") from None
+        with self._open(digest) as f:
+            data = f.read()
         if sha256(data) != digest:
             raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
         return data
 
-    def put_file(self, source: Path, chunk: int = 1 << 20) -> str:
+    def put_file(self, source: Path, chunk: int = CHUNK) -> str:
         """Store a file of any size (streamed, hashed while copied); returns its hash."""
         digest = hashlib.sha256()
-        self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out, Path(source).open("rb") as src:
@@ -105,49 +119,32 @@ class LocalStore:
                     out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
-            path = self._path(digest.hexdigest())
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, path)
+            self._publish(tmp, digest.hexdigest())
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest.hexdigest()
 
-    def get_file(self, digest: str, dest: Path, chunk: int = 1 << 20) -> None:
-        """Copy a blob to dest (streamed); TamperedBlob, and no dest, if it fails its hash."""
-        path = self._path(digest)
-        if not path.is_file():
-            raise StoreError(f"no blob {digest} in {self.root}")
-        check = hashlib.sha256()
-        tmp = Path(dest).with_name(Path(dest).name + ".part")
-        try:
-            with path.open("rb") as src, tmp.open("wb") as out:
-                while block := src.read(chunk):
-                    check.update(block)
-                    out.write(block)
-            if check.hexdigest() != digest:
-                raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+    def get_file(self, digest: str, dest: Path, chunk: int = CHUNK) -> None:
+        """Copy a blob to dest (streamed); TamperedBlob, and no dest, if it fails its hash.
 
-    def put_manifest(self, manifest: Manifest) -> str:
-        return self.put(manifest.to_bytes())
-
-    def get_manifest(self, digest: str) -> Manifest:
-        try:
-            data = json.loads(self.get(digest))
-            return Manifest(**data)
-        except (ValueError, TypeError) as e:
-            raise StoreError(f"blob {digest} is not a manifest: {e}") from e
-
-    def put_shards(self, shards: list[bytes], length: int, scheme: str,
-                   meta: dict[str, Any] | None = None) -> str:
-        """Store shards and their manifest; returns the manifest's hash."""
-        return self.put_manifest(Manifest([self.put(s) for s in shards], length, scheme,
-                                          meta or {}))
-
-    def get_shards(self, manifest_digest: str) -> tuple[Manifest, list[bytes]]:
-        """The manifest and its shards, each verified against its hash."""
-        manifest = self.get_manifest(manifest_digest)
-        return manifest, [self.get(h) for h in manifest.shards]
+        The copy goes to a fresh 0600 temporary file beside dest, renamed over dest only once
+        verified: a symlink at dest is replaced, never followed.
+        """
+        dest = Path(dest)
+        with self._open(digest) as src:
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            try:
+                check = hashlib.sha256()
+                with os.fdopen(fd, "wb") as out:
+                    while block := src.read(chunk):
+                        check.update(block)
+                        out.write(block)
+                    out.flush()
+                    os.fsync(out.fileno())
+                if check.hexdigest() != digest:
+                    raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,13 +18,20 @@ from fedfabric.fl import (
     spec_hash,
     to_vector,
 )
-from fedfabric.fl.samples import breast_cancer, classifier
+from fedfabric.fl.app import FLApp, partition
+
+APP = FLApp.load(Path(__file__).resolve().parents[3] / "examples" / "apps" / "breast_cancer")
+
+
+def classifier(features: int = 30):
+    assert features == 30
+    return APP.model()
 
 
 @pytest.fixture(scope="module")
-def data():
-    parts, test = breast_cancer(2, seed=3)
-    return parts, test
+def data(tmp_path_factory):
+    paths = partition(APP, tmp_path_factory.mktemp("data"), 2)
+    return [APP.data(p) for p in paths]
 
 
 def test_model_vector_round_trip_and_layout(data):
@@ -39,11 +48,11 @@ def test_model_vector_round_trip_and_layout(data):
 
 
 def test_fedavg_update_is_scaled_by_samples_and_apply_averages(data):
-    (x, y), _ = data[0]
+    train = data[0].train
     model = classifier(30)
     start = to_vector(model)
-    update, n = FedAvg(epochs=1).local_update(model, start, x, y)
-    assert n == len(x)
+    update, n = FedAvg(epochs=1).local_update(model, start, train, seed=1)
+    assert n == train.samples
     trained = to_vector(model)
     assert np.allclose(update, (trained - start) * n)
     # two identical updates average to the same weights a single client would reach
@@ -64,12 +73,13 @@ def test_privacy_clips_the_update_norm_and_adds_noise():
 def test_fedsgd_is_one_gradient_step_on_all_local_data(data):
     import tensorflow as tf
 
-    (x, y), _ = data[0]
+    train = data[0].train
+    x, y = train.x, train.y
     model = classifier(30)
     start = to_vector(model)
     with tf.GradientTape() as tape:
         loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
     grads = tape.gradient(loss, model.trainable_weights)
     expected = start - 0.1 * np.concatenate([g.numpy().ravel() for g in grads])
-    update, n = FedSGD(learning_rate=0.1).local_update(model, start, x, y)
+    update, n = FedSGD(learning_rate=0.1).local_update(model, start, train, seed=1)
     assert np.allclose(start + update / n, expected, atol=1e-6)

@@ -48,3 +48,20 @@ def test_a_wrapped_secret_opens_only_with_its_key_and_context():
     with pytest.raises(UnwrapError):
         unwrap(blob[:-1] + bytes([blob[-1] ^ 1]), private, context=b"task-1")
     assert wrap(b"ckks secret", public) != wrap(b"ckks secret", public)  # fresh each time
+
+
+def test_the_organisation_key_persists_so_later_grants_can_be_read(tmp_path):
+    """Training and data sharing use one persistent key per organisation: a secret wrapped to
+    its public key after training (a data grant) is read with the key loaded again later."""
+    import os
+
+    from fedfabric.keys import org_key, public_pem, unwrap, wrap
+
+    first = org_key(tmp_path / "keys", "Org2MSP")  # made when the participant first ran
+    published = public_pem(first.public_key())
+    again = org_key(tmp_path / "keys", "Org2MSP")  # a later process
+    assert public_pem(again.public_key()) == published
+    grant = wrap(b"dataset key", published, b"fedfabric dataset d1")
+    assert unwrap(grant, org_key(tmp_path / "keys", "Org2MSP"), b"fedfabric dataset d1") == \
+        b"dataset key"
+    assert oct(os.stat(tmp_path / "keys" / "Org2MSP.pem").st_mode & 0o777) == "0o600"

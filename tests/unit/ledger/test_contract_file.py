@@ -65,7 +65,7 @@ def _call_everything(api: Any) -> None:
                 continue
             kwargs[p.name] = SAMPLES.get(p.name, "x")
         if name == "create":
-            kwargs["spec"] = TaskSpec("t", "h", "h", "u", "h", "u", [], 1, 1, 1)
+            kwargs["spec"] = TaskSpec("t", "h", "h", "h", "u", "ckks", "h", "u", [], 1, 2, 2)
         if name == "register" and isinstance(api, Models):
             kwargs["spec"] = ModelSpec("m", "1", Provenance("external", description="d"), "h",
                                        "u", "tf")
@@ -105,14 +105,20 @@ def test_a_refusal_becomes_the_class_of_its_code():
 
 def test_decoding_follows_nested_types_and_ignores_unknown_keys():
     history = decode(TaskHistory, {
-        "task": {"id": "t", "model_spec_hash": "h", "initial_weights_hash": "h",
-                 "initial_weights_uri": "u", "he_context_hash": "h", "he_context_uri": "u",
-                 "participants": [{"msp_id": "Org1MSP", "dataset_id": "d1"}], "rounds": 2,
-                 "min_updates": 1, "quorum": 1, "status": "ACTIVE", "future": True},
+        "task": {"id": "t", "app_hash": "h", "model_spec_hash": "h", "initial_weights_hash": "h",
+                 "initial_weights_uri": "u", "he_scheme": "ckks", "he_context_hash": "h",
+                 "he_context_uri": "u", "participants": [{"msp_id": "Org1MSP",
+                                                          "dataset_id": "d1", "max_samples": 9}],
+                 "rounds": 2, "min_updates": 2, "quorum": 2, "status": "ACTIVE",
+                 "future": True},
         "rounds": [{"task_id": "t", "round": 1, "status": "OPEN", "opened_at": "now",
-                    "updates": [], "endorsements": []}],
+                    "updates": [], "endorsements": [], "metrics": [
+                        {"task_id": "t", "round": 1, "msp_id": "Org1MSP", "recorded_by": "A",
+                         "metrics": {"accuracy": 0.5}, "time": "now", "tx_id": "x"}]}],
     })
     assert history.task.participants[0].dataset_id == "d1"
+    assert history.task.participants[0].max_samples == 9
+    assert history.rounds[0].metrics[0].metrics == {"accuracy": 0.5}
     assert isinstance(history.rounds[0], RoundHistory) and history.rounds[0].status == "OPEN"
 
 

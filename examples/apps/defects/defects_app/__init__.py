@@ -1,0 +1,1 @@
+"""Defect prediction: the probability that a part is defective, from seven machine sensors."""

@@ -1,0 +1,1 @@
+"""Handwritten digits: a small convolutional network on 8x8 grey images."""

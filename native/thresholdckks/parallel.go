@@ -1,0 +1,58 @@
+// Work over shards on all cores, with panics turned into errors.
+
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// parallel runs f(state, i) for i in [0, n) on GOMAXPROCS goroutines, each with its own state.
+// A panic in f becomes an error instead of ending the process.
+func parallel[S any](n int, newState func() S, f func(S, int) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	var mu sync.Mutex
+	var first error
+	next := 0
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("internal error: %v", r)
+					}
+					mu.Unlock()
+				}
+			}()
+			state := newState()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil
+				mu.Unlock()
+				if stop || i >= n {
+					return
+				}
+				if err := f(state, i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

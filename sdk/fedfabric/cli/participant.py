@@ -1,0 +1,151 @@
+"""`fedfabric participant`: one organisation's participant service and its dataset."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from fedfabric.fl import Participant
+    from fedfabric.gateway import Gateway
+
+from fedfabric.cli.common import DirOption, OrgOption, ProfileOption, console, fail, network_dir
+
+participant_app = typer.Typer(no_args_is_help=True, help="Run an organisation's participant.")
+APPS = {"participant": participant_app}
+
+AppOption = Annotated[Path, typer.Option("--app", help="The FL app directory.")]
+DataOption = Annotated[str, typer.Option("--data", help="Where this organisation's data is "
+                                         "(a path or URL the app's data() reads; never put "
+                                         "on chain).")]
+UserOption = Annotated[str, typer.Option("--user", "-u", help="The organisation's identity the "
+                                         "service acts as (an admin: it joins tasks).")]
+StoreOption = Annotated[Path | None, typer.Option(
+    "--store", help="Blob store directory [default: <network>/blobs].")]
+StateOption = Annotated[Path | None, typer.Option(
+    "--state", help="The service's own directory: event checkpoint, task state, and the "
+    "organisation key unless --keys [default: ~/.fedfabric/participants/<org>].")]
+KeysOption = Annotated[Path | None, typer.Option(
+    "--keys", help="The organisation key directory [default: <state>/keys].")]
+
+
+def _participant(org: str, user: str, app_dir: Path, data: str, store: Path | None,
+                 state: Path | None, keys: Path | None, dir: Path | None,
+                 profile: Path | None, quorum_floor: int = 2, min_updates_floor: int = 2
+                 ) -> tuple[Participant, Gateway]:
+    """The service's parts; bad options end the command with exit code 2."""
+    import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
+    from fedfabric.cli.common import load_profile
+    from fedfabric.fl import AppError, FLApp, Floors, Participant
+    from fedfabric.gateway import ProfileError
+    from fedfabric.keys import org_key
+    from fedfabric.ledger import Ledger
+    from fedfabric.store import LocalStore
+
+    p = load_profile(dir, profile)
+    try:
+        o = p.org(org)
+        app = FLApp.load(app_dir)
+        state_dir = state or Path.home() / ".fedfabric" / "participants" / o.name.lower()
+        gateway = p.connect(org, user=user)
+    except (ProfileError, AppError, OSError) as e:
+        raise fail(str(e), 2) from e
+    ledger = Ledger(gateway.get_network(p.channel), p.chaincode)
+    try:
+        participant = Participant(
+            ledger, o.msp_id, app, data, LocalStore(store or network_dir(dir) / "blobs"),
+            state_dir, org_key(keys or state_dir / "keys", o.msp_id),
+            Floors(quorum_floor, min_updates_floor))
+    except (AppError, OSError) as e:
+        gateway.close()
+        raise fail(str(e), 2) from e
+    return participant, gateway
+
+
+@participant_app.command("run")
+def participant_run(
+    org: OrgOption, app_dir: AppOption, data: DataOption, user: UserOption = "Admin",
+    store: StoreOption = None, state: StateOption = None, keys: KeysOption = None,
+    quorum_floor: Annotated[int, typer.Option(help="Refuse tasks with a smaller quorum.")] = 2,
+    min_updates_floor: Annotated[int, typer.Option(
+        help="Refuse tasks with a smaller min_updates.")] = 2,
+    until_task: Annotated[str | None, typer.Option(help="Stop once this task has ended here."
+                                                   )] = None,
+    dir: DirOption = None, profile: ProfileOption = None,
+) -> None:
+    """Take part in every task that names this organisation and whose app hash matches:
+    train, encrypt, submit; aggregate and endorse; decrypt, apply, evaluate. Runs until
+    SIGTERM or Ctrl-C; its state directory makes a restart resume where it stopped."""
+    from fedfabric.ledger import LedgerError
+
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("absl", "tensorflow", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    participant, gateway = _participant(org, user, app_dir, data, store, state, keys, dir,
+                                        profile, quorum_floor, min_updates_floor)
+    stop = threading.Event()
+    participant.hold = _hold_from_environment(stop)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        participant.run(stop=stop, until_task=until_task)
+    except LedgerError as e:
+        raise fail(str(e)) from e
+    finally:
+        gateway.close()
+
+
+def _hold_from_environment(stop: threading.Event) -> Callable[[str, int], None]:
+    """Fault injection for tests: FEDFABRIC_PARTICIPANT_HOLD=STEP:ROUND (submit, endorse or
+    apply) makes the service log that it holds there and wait until it is stopped or killed."""
+    wanted = os.environ.get("FEDFABRIC_PARTICIPANT_HOLD", "")
+
+    def hold(step: str, round: int) -> None:
+        if wanted == f"{step}:{round}":
+            logging.getLogger("fedfabric.participant").warning(
+                "holding before %s of round %d (FEDFABRIC_PARTICIPANT_HOLD)", step, round)
+            stop.wait()
+            raise SystemExit(0)
+
+    return hold
+
+
+@participant_app.command("register")
+def participant_register(
+    org: OrgOption, app_dir: AppOption, data: DataOption,
+    dataset: Annotated[str, typer.Option("--dataset", help="The dataset id to register.")],
+    grant: Annotated[list[str] | None, typer.Option(
+        "--grant", metavar="MSP", help="Grant `training` to this initiator; repeat.")] = None,
+    days: Annotated[int, typer.Option(help="Days the grants last.")] = 30,
+    user: UserOption = "Admin", store: StoreOption = None, state: StateOption = None,
+    keys: KeysOption = None, dir: DirOption = None, profile: ProfileOption = None,
+) -> None:
+    """Register this organisation's local data as a dataset (its hash and rows on chain; the
+    data stays here), grant `training` to initiators, and publish the organisation key."""
+    from fedfabric.ledger import LedgerError
+
+    participant, gateway = _participant(org, user, app_dir, data, store, state, keys, dir,
+                                        profile)
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
+    try:
+        participant.publish_key()
+        participant.register_dataset(dataset, f"{participant.app.name} data of "
+                                     f"{participant.msp_id}", grant or [], expires)
+    except LedgerError as e:
+        raise fail(str(e)) from e
+    finally:
+        gateway.close()
+    console.print(f"dataset {dataset} of {participant.msp_id}: "
+                  f"{participant.data.train.samples} training rows, sha256 "
+                  f"{participant.data_digest[:16]}…; training granted to "
+                  f"{', '.join(grant or []) or 'nobody yet'}", highlight=False)

@@ -1,0 +1,104 @@
+"""`fedfabric store up|down|status`: the consortium's local S3 server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fedfabric.admin import AdminError
+from fedfabric.admin.objectstore import ObjectStoreServer
+from fedfabric.cli.common import console, fail, fields
+
+app = typer.Typer(no_args_is_help=True, help="Run the S3 server (SeaweedFS) that holds the "
+                  "consortium's blobs: each organisation writes only under its own prefix.")
+
+StoreDir = Annotated[Path, typer.Option(
+    "--dir", envvar="FEDFABRIC_STORE_DIR", help="Directory that holds the server's data, log "
+    "and credentials.")]
+PortOption = Annotated[int | None, typer.Option(
+    help="S3 port; it also uses the next 7 ports [default: 8333, or the last one used].")]
+DEFAULT_DIR = Path("~/.fedfabric/store")
+DEFAULT_PORT = 8333
+
+
+def _server(dir: Path, port: int | None, bucket: str | None = None) -> ObjectStoreServer:
+    """The server in dir, on the port and bucket given, else those it last ran with."""
+    dir = dir.expanduser()
+    saved: dict[str, object] = {}
+    with contextlib.suppress(OSError, ValueError):
+        saved = json.loads((dir / "server.json").read_text())
+    return ObjectStoreServer(dir, port or int(str(saved.get("port", DEFAULT_PORT))),
+                             bucket=bucket or str(saved.get("bucket", "fedfabric")))
+
+
+def _identities(server: ObjectStoreServer, orgs: int) -> dict[str, tuple[str, str]]:
+    """Org1..OrgN's keys: kept from earlier runs, made for organisations that are new."""
+    identities = {}
+    for i in range(1, orgs + 1):
+        org = f"Org{i}"
+        try:
+            record = json.loads((server.root / "credentials" / f"{org}.json").read_text())
+            identities[org] = (str(record["access_key"]), str(record["secret_key"]))
+        except (OSError, ValueError, KeyError):
+            identities[org] = (f"{org.lower()}-{secrets.token_hex(8)}",
+                               secrets.token_urlsafe(30))
+    return identities
+
+
+@app.command("up")
+def store_up(
+    dir: StoreDir = DEFAULT_DIR,
+    port: PortOption = None,
+    orgs: Annotated[int, typer.Option(min=1, max=99, help="Organisations Org1..OrgN.")] = 3,
+    bucket: Annotated[str | None, typer.Option(help="Bucket [default: fedfabric].")] = None,
+) -> None:
+    """Start the S3 server, make the bucket and one identity per organisation."""
+    server = _server(dir, port, bucket)
+    identities = _identities(server, orgs)
+    try:
+        server.up(identities)
+    except AdminError as e:
+        raise fail(str(e)) from e
+    files = server.write_credentials(identities)
+    (server.root / "server.json").write_text(json.dumps({"port": server.port,
+                                                         "bucket": server.bucket}))
+    console.print(f"[bold]S3 server up[/bold] at {server.endpoint}, bucket {server.bucket}, "
+                  f"data in {server.root}", highlight=False, soft_wrap=True)
+    for org, path in files.items():
+        console.print(f"  {org}: writes s3://{server.bucket}/{org}/, credentials in {path}",
+                      highlight=False, soft_wrap=True)
+
+
+@app.command("down")
+def store_down(
+    dir: StoreDir = DEFAULT_DIR,
+    port: PortOption = None,
+    purge: Annotated[bool, typer.Option(help="Also delete its data and credentials.")] = False,
+) -> None:
+    """Stop the S3 server."""
+    server = _server(dir, port)
+    stopped = server.down(purge=purge)
+    console.print(("S3 server stopped" if stopped else "S3 server was not running")
+                  + (f"; {server.root} deleted" if purge else ""), highlight=False)
+
+
+@app.command("status")
+def store_status(
+    dir: StoreDir = DEFAULT_DIR,
+    port: PortOption = None,
+    output_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Whether the S3 server runs and answers."""
+    status = _server(dir, port).status()
+    if output_json:
+        print(json.dumps({**dataclasses.asdict(status), "log": str(status.log)}, indent=2))
+    else:
+        console.print(fields("S3 server", status))
+    if not status.ready:
+        raise typer.Exit(1)

@@ -1,0 +1,502 @@
+"""One organisation's participant: a long-running service that takes part in every task naming
+its organisation whose app it has.
+
+It holds only its own organisation's identity, key and data. It follows the chain's events from
+a file checkpoint and, on each event (and every few seconds, for timeouts), brings each of its
+tasks forward from what the chain and its local state say:
+
+* a new task: check the terms (app and model hash, scheme, quorum and min_updates against this
+  organisation's floors, its dataset's hash and size), then join it, or refuse it with the
+  reason logged; start it once the participants have joined;
+* an open round: train from the global weights, encrypt, store and submit the update; close the
+  round once every member's update is in, or when round_timeout has passed;
+* a closed round: verify and add the included updates, store the aggregate and endorse its
+  hash; finalize once the quorum agrees, or fail the task when round_timeout passes;
+* a finalized round: decrypt the aggregate, apply it, evaluate the new global model on its own
+  held-out data and record the metrics on chain;
+* a completed task: the initiator's participant (or the first member) registers the model.
+
+Each step first checks the chain and the local state (fedfabric.fl.state), so a restart after a
+kill at any point resumes the round where it was and submits nothing twice.
+
+Example::
+
+    participant = Participant(ledger, "Org2MSP", FLApp.load("examples/apps/breast_cancer"),
+                              "/data/ward-b.npz", store, Path("~/.fedfabric/org2"), org_key)
+    participant.run()                  # until stopped; run(until_task="task-1") to stop after it
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from fedfabric.fl import rounds
+from fedfabric.fl.app import AppError, FLApp, LocalData
+from fedfabric.fl.artifact import write_artifact
+from fedfabric.fl.setup import key_context
+from fedfabric.fl.state import TaskState
+from fedfabric.fl.strategy import Strategy, strategy_for
+from fedfabric.fl.vector import Layout, from_vector, model_spec, spec_hash
+from fedfabric.gateway import FileCheckpointer
+from fedfabric.he import Scheme, scheme_for
+from fedfabric.keys import UnwrapError, public_pem, unwrap
+from fedfabric.ledger import (
+    AlreadyExists,
+    Conflict,
+    EventStream,
+    FailedPrecondition,
+    Ledger,
+    LedgerError,
+    LedgerEvent,
+    all_pages,
+)
+from fedfabric.ledger.schema import ModelSpec, Provenance, Round, Task
+from fedfabric.store import LocalStore, StoreError
+
+# One Keras training or evaluation at a time in a process (simulations run several
+# participants in threads of one process).
+_KERAS = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The weakest terms this organisation accepts (the chain's own minimum is a majority of
+    the participants, at least 2, for both)."""
+
+    quorum: int = 2
+    min_updates: int = 2
+
+
+@dataclass
+class _Live:
+    """What the service holds for a task it takes part in."""
+
+    task_id: str
+    model: Any = None
+    scheme: Scheme | None = None
+    layout: int = 0
+    errors: set[str] = field(default_factory=set)
+
+
+class Participant:
+    def __init__(self, ledger: Ledger, msp_id: str, app: FLApp, data_location: str,
+                 store: LocalStore, state_dir: Path, key: X25519PrivateKey,
+                 floors: Floors | None = None, poll: float = 2.0,
+                 log: logging.Logger | None = None,
+                 hold: Callable[[str, int], None] | None = None) -> None:
+        self.ledger, self.msp_id, self.app, self.store = ledger, msp_id, app, store
+        self.state_dir, self.key, self.poll = Path(state_dir), key, poll
+        self.floors = floors or Floors()
+        self.log = log or logging.getLogger(f"fedfabric.participant.{msp_id}")
+        self.data: LocalData = app.data(data_location)  # AppError when it is not there
+        self.location = data_location
+        self.strategy: Strategy = strategy_for(app.hyperparameters)
+        self.checkpoint = FileCheckpointer(self.state_dir / "checkpoint.json")
+        self.live: dict[str, _Live] = {}
+        self.timings: dict[tuple[str, int], rounds.Timer] = {}
+        self._digest: str | None = None
+        self._stream: EventStream | None = None
+        # Fault injection: hold(step, round) runs before "submit", "endorse" and "apply".
+        self.hold = hold or (lambda step, round: None)
+
+    # ---- setup ---------------------------------------------------------------------------------
+    def publish_key(self) -> None:
+        """Publish this organisation's key on chain unless it is the published one (admin)."""
+        if self.ledger.tasks.ensure_key(self.msp_id, public_pem(self.key.public_key())):
+            self.log.info("published the organisation key of %s", self.msp_id)
+
+    def register_dataset(self, dataset_id: str, name: str, grant_to: list[str],
+                         expires: datetime.datetime) -> None:
+        """Register the local training data (its hash and row count; the data stays here) and
+        grant ``training`` to the initiators that may use it (as an admin)."""
+        ds = self.ledger.datasets
+        ds.register(dataset_id, name, self.data_digest, f"local://{self.msp_id}/{dataset_id}",
+                    {"app": self.app.name}, self.data.train.samples,
+                    {"stored": "at the owner; never shared"})
+        for msp in grant_to:
+            ds.grant(dataset_id, msp, "training", expires)
+
+    @property
+    def data_digest(self) -> str:
+        if self._digest is None:
+            self._digest = self.data.digest()
+        return self._digest
+
+    # ---- the service loop ------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None, until_task: str | None = None) -> None:
+        """Take part until stop is set (or until_task has ended here)."""
+        stop = stop or threading.Event()
+        self.publish_key()
+        self.discover()
+        events: queue.Queue[LedgerEvent] = queue.Queue()
+        reader = threading.Thread(target=self._read_events, args=(events, stop), daemon=True)
+        reader.start()
+        self.log.info("%s follows the chain with app %s (%s…) and %d training samples",
+                      self.msp_id, self.app.name, self.app.content_hash[:12],
+                      self.data.train.samples)
+        try:
+            while not stop.is_set():
+                try:
+                    event: LedgerEvent | None = events.get(timeout=self.poll)
+                except queue.Empty:
+                    event = None
+                if event is not None:
+                    self._note(event)
+                self.step()
+                if event is not None:
+                    self.checkpoint.checkpoint_chaincode_event(event.source)
+                if until_task is not None and until_task not in self.live and \
+                        TaskState(self.state_dir, until_task).ending is not None:
+                    return
+        finally:
+            stop.set()
+            if self._stream is not None:
+                self._stream.close()
+
+    def _read_events(self, out: queue.Queue[LedgerEvent], stop: threading.Event) -> None:
+        """Feed events to the loop; reopen the stream from the checkpoint when it breaks."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                start = None if self.checkpoint.block_number is not None else \
+                    self.ledger.block_height()
+                with self.ledger.follow(start, self.checkpoint) as stream:
+                    self._stream = stream  # run() closes it when it stops
+                    if stop.is_set():
+                        return
+                    for event in stream:
+                        out.put(event)
+                        backoff = 0.5
+            except LedgerError as e:
+                if stop.is_set():
+                    return
+                self.log.warning("event stream: %s; reconnecting in %.1fs", e, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
+
+    def discover(self) -> None:
+        """Find the tasks naming this organisation that have not ended here."""
+        for task in all_pages(self.ledger.tasks.list):
+            self._consider(task)
+
+    def _note(self, event: LedgerEvent) -> None:
+        if event.name == "TaskCreated":
+            self._consider(event.record)
+
+    def _consider(self, task: Task) -> None:
+        if task.participant(self.msp_id) is None or task.id in self.live:
+            return
+        if TaskState(self.state_dir, task.id).ending is None:
+            self.live[task.id] = _Live(task.id)
+
+    def step(self) -> None:
+        """Bring every live task forward as far as it can go now."""
+        for task_id in list(self.live):
+            live = self.live[task_id]
+            try:
+                if self._advance(live):
+                    del self.live[task_id]
+            except (LedgerError, StoreError, OSError, ValueError) as e:
+                message = f"{type(e).__name__}: {e}"
+                if message not in live.errors:  # say it once, retry quietly
+                    live.errors.add(message)
+                    self.log.warning("task %s: %s (will retry)", task_id, message)
+
+    # ---- one task --------------------------------------------------------------------------------
+    def _advance(self, live: _Live) -> bool:
+        """One pass over a task; True when it has ended here."""
+        task = self.ledger.tasks.get(live.task_id)
+        state = TaskState(self.state_dir, task.id)
+        if task.status == "PENDING":
+            self._join_and_start(task, live, state)
+            return state.ending is not None
+        if task.status in ("CANCELLED", "FAILED"):
+            reason = task.failure_reason or ""
+            self.log.info("task %s %s%s", task.id, task.status.lower(),
+                          f": {reason}" if reason else "")
+            state.end(task.status.lower(), reason)
+            return True
+        if self.msp_id not in task.members:
+            self.log.info("task %s started without %s: it did not join in time", task.id,
+                          self.msp_id)
+            state.end("left out", "did not join before the task started")
+            return True
+        if not self._ready(task, live, state):
+            return state.ending is not None
+        r = state.applied() + 1
+        while r <= task.current_round:
+            rnd = self.ledger.tasks.round(task.id, r)
+            if rnd.status == "FINALIZED":
+                self._apply(task, live, state, rnd)
+                r += 1
+            elif rnd.status == "OPEN":
+                self._submit(task, live, state, r)
+                self._maybe_close(task, rnd)
+                break
+            else:
+                self._endorse(task, live, state, rnd)
+                self._maybe_finalize(task, rnd)
+                break
+        if task.status == "COMPLETED" and state.applied() == task.rounds:
+            self._finish(task, live, state)
+            return True
+        return False
+
+    def _terms_problem(self, task: Task, live: _Live) -> str | None:
+        """Why this organisation refuses the task's terms, or None."""
+        me = task.participant(self.msp_id)
+        assert me is not None
+        if task.app_hash != self.app.content_hash:
+            return (f"its app hash {task.app_hash[:12]}… is not this participant's app "
+                    f"{self.app.name} ({self.app.content_hash[:12]}… at {self.app.root})")
+        if task.quorum < self.floors.quorum:
+            return (f"its quorum {task.quorum} is below this organisation's floor "
+                    f"{self.floors.quorum}")
+        if task.min_updates < self.floors.min_updates:
+            return (f"its min_updates {task.min_updates} is below this organisation's floor "
+                    f"{self.floors.min_updates}")
+        dataset = self.ledger.datasets.get(me.dataset_id)
+        if dataset.owner_msp != self.msp_id or dataset.sha256 != self.data_digest:
+            return (f"it trains on dataset {me.dataset_id}, whose registered hash is not the "
+                    f"hash of the data at {self.location}")
+        if self.data.train.samples > me.max_samples:
+            return (f"it allows {me.max_samples} samples, fewer than the "
+                    f"{self.data.train.samples} here")
+        try:
+            self._load(task, live)
+        except (AppError, ValueError, UnwrapError, StoreError) as e:
+            return str(e)
+        return None
+
+    def _load(self, task: Task, live: _Live) -> None:
+        """The task's model (checked against its spec hash) and scheme (with the secret)."""
+        if live.model is None:
+            with _KERAS:
+                model = self.app.model()
+            if spec_hash(model_spec(model)) != task.model_spec_hash:
+                raise ValueError("the app's model does not match the task's model spec hash")
+            live.model, live.layout = model, Layout.of(model).size
+        if live.scheme is None:
+            me = task.participant(self.msp_id)
+            assert me is not None
+            if not me.wrapped_key:
+                raise ValueError(f"the task carries no HE key for {self.msp_id}")
+            secret = unwrap(self.store.get(me.wrapped_key), self.key, key_context(task.id))
+            live.scheme = scheme_for(task.he_scheme, self.store.get(task.he_context_hash),
+                                     secret)
+
+    def _join_and_start(self, task: Task, live: _Live, state: TaskState) -> None:
+        joins = self.ledger.tasks.joins(task.id)
+        if not any(j.msp_id == self.msp_id for j in joins):
+            problem = self._terms_problem(task, live)
+            if problem is not None:
+                self.log.warning("task %s: refused: %s", task.id, problem)
+                state.end("refused", problem)
+                return
+            try:
+                self.ledger.tasks.join(task.id, task.terms_hash)
+                self.log.info("task %s: joined (terms %s…)", task.id, task.terms_hash[:12])
+            except AlreadyExists:
+                pass
+            joins = self.ledger.tasks.joins(task.id)
+        if len(joins) == len(task.participants) or _expired(task.created_at, task.round_timeout):
+            self._ignore_races(self.ledger.tasks.start, task.id, what="start")
+
+    def _ready(self, task: Task, live: _Live, state: TaskState) -> bool:
+        """Model, scheme and the initial weights in place (after a restart too)."""
+        try:
+            self._load(task, live)
+        except (AppError, ValueError, UnwrapError) as e:
+            self.log.warning("task %s: cannot take part: %s", task.id, e)
+            state.end("refused", str(e))
+            return False
+        if state.applied() < 0:
+            weights = np.frombuffer(self.store.get(task.initial_weights_hash), dtype=np.float64)
+            if len(weights) != live.layout:
+                state.end("refused", f"the initial weights have {len(weights)} values, the "
+                                     f"model {live.layout}")
+                return False
+            state.save_weights(0, weights)
+        return True
+
+    def _timer(self, task: Task, round: int) -> rounds.Timer:
+        return self.timings.setdefault((task.id, round), rounds.Timer())
+
+    def _seed(self, task: Task, round: int) -> int:
+        return rounds.training_seed(self.app.hyperparameters.seed, task.id, round, self.msp_id)
+
+    def _submit(self, task: Task, live: _Live, state: TaskState, r: int) -> None:
+        if any(u.msp_id == self.msp_id for u in self.ledger.tasks.updates(task.id, r)):
+            return
+        prepared = state.update(r)
+        timer = self._timer(task, r)
+        if prepared is None:
+            weights = state.weights(r - 1)
+            assert weights is not None and live.scheme is not None
+            with _KERAS:
+                update = rounds.prepare_update(task, r, self.msp_id, self.app.model,
+                                               self.strategy, weights, self.data.train,
+                                               live.scheme,
+                                               self.store, self._seed(task, r), timer)
+            prepared = {"manifest_hash": update.manifest_hash, "shards": update.shards,
+                        "samples": update.samples}
+            state.save_update(r, prepared)
+            self.log.info("task %s round %d: trained on %d samples (%.2fs), encrypted %d "
+                          "shards (%.2fs), stored %s…", task.id, r, update.samples,
+                          timer.phases.get("train", 0.0), update.shards,
+                          timer.phases.get("encrypt", 0.0), update.manifest_hash[:12])
+        self.hold("submit", r)
+        began = time.perf_counter()
+        try:
+            self.ledger.tasks.submit_update(task.id, r, prepared["manifest_hash"],
+                                            prepared["shards"], prepared["samples"])
+            self.log.info("task %s round %d: submitted update %s…", task.id, r,
+                          prepared["manifest_hash"][:12])
+        except AlreadyExists:
+            pass  # a submission from before a restart got in
+        except FailedPrecondition as e:
+            self.log.info("task %s round %d: update not taken: %s", task.id, r, e.message)
+        timer.phases["submit"] = timer.phases.get("submit", 0.0) + time.perf_counter() - began
+
+    def _maybe_close(self, task: Task, rnd: Round) -> None:
+        updates = self.ledger.tasks.updates(task.id, rnd.round)
+        if len(updates) == len(task.members) or _expired(rnd.opened_at, task.round_timeout):
+            with _Phase(self._timer(task, rnd.round), "close"):
+                self._ignore_races(self.ledger.tasks.close_round, task.id, rnd.round,
+                                   what=f"close round {rnd.round}")
+
+    def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
+        if any(e.msp_id == self.msp_id for e in self.ledger.tasks.endorsements(task.id,
+                                                                              rnd.round)):
+            return
+        made = state.aggregate(rnd.round)
+        timer = self._timer(task, rnd.round)
+        if made is None:
+            assert live.scheme is not None
+            try:
+                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.layout, timer)
+            except rounds.NoAggregate as e:
+                state.save_aggregate(rnd.round, {"none": str(e)})
+                self.log.warning("task %s round %d: nothing to endorse: %s", task.id, rnd.round,
+                                 e)
+                return
+            made = {"digest": result.digest, "excluded": result.excluded}
+            state.save_aggregate(rnd.round, made)
+            for msp, why in result.excluded.items():
+                self.log.warning("task %s round %d: left out %s's update: %s", task.id,
+                                 rnd.round, msp, why)
+        if "digest" not in made:
+            return
+        self.hold("endorse", rnd.round)
+        try:
+            with _Phase(timer, "endorse"):
+                self.ledger.tasks.endorse_aggregate(task.id, rnd.round, made["digest"],
+                                                    self.store.uri(made["digest"]))
+            self.log.info("task %s round %d: endorsed aggregate %s… of %d updates", task.id,
+                          rnd.round, made["digest"][:12],
+                          len(rnd.included) - len(made.get("excluded", {})))
+        except (AlreadyExists, FailedPrecondition):
+            pass
+
+    def _maybe_finalize(self, task: Task, rnd: Round) -> None:
+        endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
+        counts: dict[str, int] = {}
+        for e in endorsements:
+            counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
+        if max(counts.values(), default=0) >= task.quorum or \
+                _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
+            with _Phase(self._timer(task, rnd.round), "finalize"):
+                self._ignore_races(self.ledger.tasks.finalize_round, task.id, rnd.round,
+                                   what=f"finalize round {rnd.round}")
+
+    def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
+        self.hold("apply", rnd.round)
+        previous = state.weights(rnd.round - 1)
+        assert previous is not None and live.scheme is not None
+        timer = self._timer(task, rnd.round)
+        summed, samples = rounds.read_final(self.store, live.scheme, task, rnd, live.layout,
+                                            timer)
+        weights = self.strategy.apply(previous, summed, samples)
+        if state.metrics(rnd.round) is None:
+            with _KERAS:
+                from_vector(live.model, weights)
+                metrics = self.app.evaluate(live.model, self.data.held_out)
+            state.save_metrics(rnd.round, metrics)
+        metrics = state.metrics(rnd.round) or {}
+        with contextlib.suppress(AlreadyExists):
+            self.ledger.tasks.record_metrics(task.id, rnd.round, metrics)
+        state.save_weights(rnd.round, weights)
+        self.log.info("task %s round %d: applied aggregate %s… of %d samples; %s", task.id,
+                      rnd.round, (rnd.final_hash or "")[:12], samples,
+                      ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+    def _finish(self, task: Task, live: _Live, state: TaskState) -> None:
+        weights = state.weights(task.rounds)
+        assert weights is not None
+        registrar = task.initiator_msp if task.initiator_msp in task.members else task.members[0]
+        name = str(task.hyperparameters.get("model_name") or f"{self.app.name}-{task.id}")
+        if registrar == self.msp_id:
+            with _KERAS:
+                from_vector(live.model, weights)
+                artifact = write_artifact(self.store, live.model, weights)
+            metrics = state.metrics(task.rounds) or {}
+            try:
+                model = self.ledger.models.register(ModelSpec(
+                    name=name, version="1", provenance=Provenance("task", task_id=task.id,
+                                                                   round=task.rounds),
+                    framework=_framework(), metrics=metrics, **artifact))
+                self.log.info("task %s: registered model %s:%s (weights %s…)", task.id,
+                              model.name, model.version, model.weights_hash[:12])
+            except AlreadyExists:
+                pass
+        state.end("completed", f"model {name}")
+        self.log.info("task %s: completed", task.id)
+
+    def _ignore_races(self, action: Any, *args: Any, what: str) -> None:
+        """Send a transaction anyone may send once; another organisation's having sent it
+        first is no error."""
+        try:
+            action(*args)
+            self.log.info("%s %s", what, args[0])
+        except (FailedPrecondition, Conflict):
+            pass
+
+
+class _Phase:
+    """``with _Phase(timer, "close"):`` adds the block's seconds to a timer's phase."""
+
+    def __init__(self, timer: rounds.Timer, phase: str) -> None:
+        self.timer, self.phase = timer, phase
+
+    def __enter__(self) -> None:
+        self.began = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.phases[self.phase] = self.timer.phases.get(self.phase, 0.0) + \
+            time.perf_counter() - self.began
+
+
+def _expired(since: str, timeout: int) -> bool:
+    """Whether timeout seconds have passed since an RFC 3339 chain time (0: never)."""
+    if timeout <= 0:
+        return False
+    began = datetime.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    return datetime.datetime.now(datetime.UTC) >= began + datetime.timedelta(seconds=timeout)
+
+
+def _framework() -> str:
+    import keras
+
+    return f"keras-{keras.__version__}"

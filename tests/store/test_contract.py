@@ -1,0 +1,144 @@
+"""One contract for every store: LocalStore and S3Store against a real SeaweedFS server."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from fedfabric.store import LocalStore, Manifest, S3Store, Store, StoreError, TamperedBlob, sha256
+
+Plant = Callable[[Store, str, bytes], None]
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files left behind in a directory (hidden names)."""
+    return sorted(p.name for p in directory.rglob(".*"))
+
+
+def test_put_get_has_uri(store: Store) -> None:
+    digest = store.put(b"ciphertext")
+    assert digest == sha256(b"ciphertext")
+    assert store.has(digest) and not store.has(sha256(b"other"))
+    assert store.get(digest) == b"ciphertext"
+    assert store.put(b"ciphertext") == digest  # idempotent
+    uri = store.uri(digest)
+    if isinstance(store, S3Store):
+        assert uri == f"s3://{store.bucket}/{store.prefix}/{digest[:2]}/{digest}"
+    else:
+        assert uri.startswith("file://") and uri.endswith(f"/{digest[:2]}/{digest}")
+
+
+def test_empty_blob(store: Store) -> None:
+    digest = store.put(b"")
+    assert store.get(digest) == b""
+
+
+def test_missing_blob(store: Store, tmp_path: Path) -> None:
+    missing = sha256(b"never stored")
+    with pytest.raises(StoreError, match="no blob") as e:
+        store.get(missing)
+    assert missing in str(e.value)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(StoreError, match="no blob"):
+        store.get_file(missing, out / "copy")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "0" * 63, "A" * 64, "", "0" * 64 + "/x"])
+def test_rejects_names_that_are_not_digests(store: Store, bad: str) -> None:
+    with pytest.raises(StoreError, match="not a sha256"):
+        store.get(bad)
+    with pytest.raises(StoreError, match="not a sha256"):
+        store.has(bad)
+
+
+def test_tampered_blob_is_detected(store: Store, plant: Plant, tmp_path: Path) -> None:
+    digest = store.put(b"the real weights")
+    plant(store, digest, b"the evil weights")
+    with pytest.raises(TamperedBlob, match=digest):
+        store.get(digest)
+    dest = tmp_path / "weights.bin"
+    dest.write_bytes(b"an older copy")
+    with pytest.raises(TamperedBlob):
+        store.get_file(digest, dest)
+    assert dest.read_bytes() == b"an older copy"  # untouched
+    assert leftovers(tmp_path) == []
+
+
+def test_put_replaces_a_planted_blob(store: Store, plant: Plant) -> None:
+    data = b"the real update"
+    digest = sha256(data)
+    plant(store, digest, b"planted under the right name")
+    with pytest.raises(TamperedBlob):
+        store.get(digest)
+    assert store.put(data) == digest
+    assert store.get(digest) == data
+
+
+def test_put_file_and_get_file_stream_a_multipart_blob(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    data = os.urandom(20 << 20)  # four 5 MiB parts on S3
+    source.write_bytes(data)
+    parts: list[int] = []
+    if isinstance(store, S3Store):
+        store.client.meta.events.register(
+            "before-parameter-build.s3.UploadPart",
+            lambda params, **_: parts.append(len(params["Body"])))
+    digest = store.put_file(source)
+    assert digest == sha256(data) and store.has(digest)
+    if isinstance(store, S3Store):
+        assert parts == [5 << 20] * 4
+    dest = tmp_path / "copy.bin"
+    store.get_file(digest, dest)
+    assert dest.read_bytes() == data
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert store.put_file(source) == digest  # already there and verified: nothing sent again
+    assert len(parts) in (0, 4)
+    assert leftovers(tmp_path) == []
+
+
+def test_get_file_replaces_a_symlink_and_never_follows_it(store: Store, tmp_path: Path) -> None:
+    digest = store.put(b"blob")
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"must not change")
+    link = tmp_path / "dest"
+    link.symlink_to(victim)
+    store.get_file(digest, link)
+    assert not link.is_symlink() and link.read_bytes() == b"blob"
+    assert victim.read_bytes() == b"must not change"
+
+
+def test_concurrent_puts_of_the_same_blob(store: Store) -> None:
+    data = os.urandom(256 << 10)
+    with ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(lambda _: store.put(data), range(16)))
+    assert set(digests) == {sha256(data)}
+    assert store.get(digests[0]) == data
+    if isinstance(store, LocalStore):
+        assert leftovers(store.root) == []
+
+
+def test_manifests_and_shards(store: Store, plant: Plant) -> None:
+    digest = store.put_shards([b"shard-0", b"shard-1", b"shard-2"], 3, "ckks", {"round": 1})
+    manifest, shards = store.get_shards(digest)
+    assert shards == [b"shard-0", b"shard-1", b"shard-2"]
+    assert manifest == Manifest([sha256(s) for s in shards], 3, "ckks", {"round": 1})
+    assert store.get_manifest(digest) == manifest
+    assert store.put_manifest(manifest) == digest
+    plant(store, manifest.shards[1], b"evil shard")
+    with pytest.raises(TamperedBlob):
+        store.get_shards(digest)
+
+
+@pytest.mark.parametrize("blob", [b"[1, 2]", b"not json", b'{"shards": ["x"], "length": 1, '
+                                  b'"scheme": "ckks"}', b'{"shards": [], "length": "1", '
+                                  b'"scheme": "ckks"}'])
+def test_get_manifest_of_something_else(store: Store, blob: bytes) -> None:
+    with pytest.raises(StoreError, match="not a manifest"):
+        store.get_manifest(store.put(blob))
