@@ -4,8 +4,8 @@ Ports come from one base port so that several networks (a user's and a test suit
 one machine side by side. With base B:
 
 * orderer i (0-based): listen B+100+10i, admin B+101+10i, operations B+102+10i
-* peer of org j (1-based): listen B+200+10j, chaincode B+201+10j, operations B+202+10j,
-  chaincode service B+203+10j
+* peer of org j (1-based, up to MAX_ORGS): listen B+200+10j, chaincode B+201+10j, operations
+  B+202+10j, chaincode service B+203+10j
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 
+MAX_ORGS = 32  # ports up to B+200+10*32+3; what bounds it on one machine: see the README
 CHANNEL_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{0,48}$")
 HOST = "127.0.0.1"
 # Ports inside containers; the host reaches each node on its native port (published).
@@ -106,8 +107,8 @@ class Topology:
     runtime: str = "native"  # native: processes on 127.0.0.1; docker: one container per node
 
     def __post_init__(self) -> None:
-        if not 1 <= self.orgs <= 9:
-            raise ValueError(f"orgs must be between 1 and 9, not {self.orgs}")
+        if not 1 <= self.orgs <= MAX_ORGS:
+            raise ValueError(f"orgs must be between 1 and {MAX_ORGS}, not {self.orgs}")
         if self.orderers not in (1, 3):
             raise ValueError(f"orderers must be 1 or 3, not {self.orderers}")
         if not CHANNEL_PATTERN.match(self.channel):
@@ -116,7 +117,7 @@ class Topology:
             )
         if self.runtime not in ("native", "docker"):
             raise ValueError(f"runtime must be native or docker, not {self.runtime!r}")
-        if not 1024 <= self.base_port <= 65000 - 400:
+        if not 1024 <= self.base_port <= 65000 - 200 - 10 * (MAX_ORGS + 1):
             raise ValueError(f"base port {self.base_port} leaves no room for the node ports")
 
     @property
