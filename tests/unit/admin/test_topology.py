@@ -10,7 +10,7 @@ def test_default_topology_is_three_orgs_three_orderers():
     assert t.channel == "fedfabric"
 
 
-@pytest.mark.parametrize("orgs,orderers", [(1, 1), (3, 3), (9, 3)])
+@pytest.mark.parametrize("orgs,orderers", [(1, 1), (3, 3), (9, 3), (16, 3), (32, 3)])
 def test_every_port_is_distinct(orgs, orderers):
     t = Topology(orgs=orgs, orderers=orderers, base_port=20000)
     ports = []
@@ -23,7 +23,7 @@ def test_every_port_is_distinct(orgs, orderers):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"orgs": 0}, "orgs"), ({"orgs": 10}, "orgs"), ({"orderers": 2}, "orderers"),
+    ({"orgs": 0}, "orgs"), ({"orgs": 33}, "orgs"), ({"orderers": 2}, "orderers"),
     ({"channel": "Bad_Name"}, "channel"), ({"channel": ""}, "channel"),
     ({"base_port": 80}, "base port"),
 ])
