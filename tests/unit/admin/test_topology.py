@@ -19,7 +19,7 @@ def test_every_port_is_distinct(orgs, orderers):
     for org in t.org_list:
         ports += [org.peer_port, org.chaincode_port, org.operations_port, org.ccaas_port]
     assert len(ports) == len(set(ports))
-    assert all(20000 <= p < 20400 for p in ports)
+    assert all(20000 <= p < 20000 + 200 + 10 * (orgs + 1) for p in ports)
 
 
 @pytest.mark.parametrize("kwargs,message", [
