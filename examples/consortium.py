@@ -23,7 +23,7 @@ from rich.console import Console
 
 import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
 from fedfabric.admin.layout import default_network_dir
-from fedfabric.admin.participants import ParticipantProcesses
+from fedfabric.admin.participants import ParticipantServices
 from fedfabric.fl import FLApp
 from fedfabric.fl.app import partition
 
@@ -53,7 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     network, app = args.dir.expanduser().resolve(), FLApp.load(args.app)
     store = network / "blobs"
-    services = ParticipantProcesses(network / "consortium")
+    services = ParticipantServices(network / "participants")
+    where = ("--dir", str(network), "--services", str(services.root))
     run = uuid.uuid4().hex[:6]
 
     console.rule(f"[bold]{len(ORGS)} hospitals train {app.name} with encrypted updates")
@@ -75,11 +76,11 @@ def main() -> None:
                   "--profile", str(services.profile(org)), "--state", str(services.state(org)),
                   "--store", str(store))
 
-    console.rule("participant services, one process per organisation")
+    console.rule("participant services, one per organisation")
     try:
         for org in ORGS:
-            pid = services.start(org, args.app, str(services.org_dir(org) / "data.npz"), store)
-            console.print(f"{org}: participant service pid {pid}, log {services.log(org)}")
+            fedfabric("participant", "start", "--org", org, "--app", str(args.app), "--data",
+                      str(services.org_dir(org) / "data.npz"), "--store", str(store), *where)
         console.rule("Org1 creates the task; every participant joins and trains")
         out = fedfabric("task", "create", "--app", str(args.app), "--org", "Org1",
                         *[a for org in ORGS for a in ("--participant",
@@ -99,8 +100,7 @@ def main() -> None:
         fedfabric("model", "lineage", f"{app.name}-{task_id}:1", "--org", "Org3", "--profile",
                   str(services.profile("Org3")))
     finally:
-        stopped = services.stop_all()
-        console.print(f"stopped the participant services of {', '.join(stopped)}")
+        fedfabric("participant", "stop", *where)
 
 
 if __name__ == "__main__":

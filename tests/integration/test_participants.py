@@ -20,7 +20,6 @@ import pytest
 
 import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
 from fedfabric.admin.participants import ParticipantProcesses
-from fedfabric.admin.profile import export_org
 from fedfabric.fl import FLApp, Participant
 from fedfabric.fl.app import partition
 from fedfabric.fl.plain import train_plain
@@ -56,8 +55,8 @@ class Consortium:
     datasets: dict[str, str]
     app: FLApp
 
-    def start(self, org: str, app: Path = APP_DIR, env: dict[str, str] | None = None) -> int:
-        return self.services.start(org, app, str(self.data[org]), self.store, env=env)
+    def start(self, org: str, app: Path = APP_DIR, env: dict[str, str] | None = None) -> str:
+        return self.services.start(org, app, self.data[org], self.store, env=env)
 
     def create(self, *extra: str, participants: tuple[str, ...] = ORGS) -> str:
         created = cli("task", "create", "--app", str(APP_DIR), "--org", "Org1",
@@ -90,7 +89,7 @@ def consortium(network, profile, tmp_path) -> Iterator[Consortium]:
         data[org] = services.org_dir(org) / "data.npz"
         data[org].parent.mkdir(parents=True)
         shutil.move(location, data[org])
-        export_org(profile, org, services.org_dir(org) / "fabric")
+        services.export(profile, org)
         datasets[org] = f"bc-{org.lower()}-{run}"
         gateway = profile.connect(org, user="Admin")
         try:

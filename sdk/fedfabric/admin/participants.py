@@ -1,27 +1,37 @@
-"""Participant services as local processes, one per organisation: what ``make demo`` and the
-tests start. Each process gets only its own organisation's directory: its connection profile
-and crypto material (``fedfabric network profile --org --export``), its data, its state and
-keys. A real deployment runs ``fedfabric participant run`` on each organisation's own machine.
+"""Participant services run for the organisations of a local network: one process each beside
+a native network, one container each beside a Docker network. Each gets only its own
+organisation's directory: its connection profile and crypto material (``fedfabric network
+profile --org --export``), its data, its state and keys; the app is read-only. A real
+deployment runs ``fedfabric participant run`` on each organisation's own machine.
 
 Example::
 
-    services = ParticipantProcesses(Path("/tmp/consortium"))
-    services.start("Org2", app_dir, "/tmp/consortium/org2/data.npz", store_dir)
+    services = participant_services(network, Path("~/.fedfabric/network/participants"))
+    services.export(profile, "Org2")
+    services.start("Org2", app_dir, services.org_dir("Org2") / "data.npz", store_dir)
     ...
     services.stop_all()
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 from fedfabric.admin import process
 from fedfabric.admin.errors import AdminError
+from fedfabric.admin.launcher import NativeNetwork
+from fedfabric.admin.profile import export_org
+from fedfabric.gateway import ConnectionProfile
 
 
-class ParticipantProcesses:
+class ParticipantServices:
+    """Where each organisation's service keeps its things, under one root directory."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
 
@@ -37,48 +47,161 @@ class ParticipantProcesses:
     def log(self, org: str) -> Path:
         return self.org_dir(org) / "participant.log"
 
-    def _pid_file(self, org: str) -> Path:
-        return self.org_dir(org) / "participant.pid"
+    def export(self, profile: ConnectionProfile, org: str) -> Path:
+        """Copy the organisation's own material into its directory; returns its profile."""
+        return export_org(profile, org, self.org_dir(org) / "fabric")
 
-    def command(self, org: str, app: Path, data: str, store: Path,
-                extra: list[str] | None = None) -> list[str]:
-        return [sys.executable, "-m", "fedfabric.cli", "participant", "run", "--org", org,
-                "--app", str(app), "--data", data, "--store", str(store),
-                "--state", str(self.state(org)), "--profile", str(self.profile(org)),
-                *(extra or [])]
+    def arguments(self, org: str, app: Path, data: Path, store: Path,
+                  profile: Path | None = None) -> list[str]:
+        return ["--org", org, "--app", str(app), "--data", str(data), "--store", str(store),
+                "--state", str(self.state(org)), "--profile", str(profile or self.profile(org))]
 
-    def start(self, org: str, app: Path, data: str, store: Path, extra: list[str] | None = None,
-              env: dict[str, str] | None = None) -> int:
-        """Start the organisation's service (its profile must have been exported); its output
-        is appended to log(org)."""
+    def _check(self, org: str) -> None:
         if not self.profile(org).is_file():
             raise AdminError(f"no profile for {org} at {self.profile(org)}: export it first "
                              "(fedfabric network profile --org ORG --export DIR)")
-        if self.pid(org) is not None:
-            raise AdminError(f"the participant of {org} already runs (pid {self.pid(org)})")
-        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1",
-                       **(env or {})}
-        return process.start(self.command(org, app, data, store, extra), environment,
-                             self.log(org), self._pid_file(org), self.org_dir(org))
+        if self.running(org):
+            raise AdminError(f"the participant of {org} already runs")
+
+    def running(self, org: str) -> bool:
+        raise NotImplementedError
+
+    def start(self, org: str, app: Path, data: Path, store: Path,
+              extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
+        """Start the organisation's service; returns what identifies it (pid or container)."""
+        raise NotImplementedError
+
+    def kill(self, org: str) -> None:
+        """Stop the service at once, with SIGKILL (fault injection)."""
+        raise NotImplementedError
+
+    def stop(self, org: str) -> bool:
+        raise NotImplementedError
+
+    def stop_all(self) -> list[str]:
+        return [d.name for d in sorted(self.root.glob("*/")) if d.is_dir() and self.stop(d.name)]
+
+
+class ParticipantProcesses(ParticipantServices):
+    """Services as local processes (output appended to log(org))."""
+
+    def _pid_file(self, org: str) -> Path:
+        return self.org_dir(org) / "participant.pid"
 
     def pid(self, org: str) -> int | None:
         return process.running_pid(self._pid_file(org))
 
-    def kill(self, org: str) -> None:
-        """SIGKILL the organisation's service (fault injection)."""
-        import signal
+    def running(self, org: str) -> bool:
+        return self.pid(org) is not None
 
+    def start(self, org: str, app: Path, data: Path, store: Path,
+              extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
+        self._check(org)
+        command = [sys.executable, "-m", "fedfabric.cli", "participant", "run",
+                   *self.arguments(org, app, data, store), *(extra or [])]
+        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1",
+                       **(env or {})}
+        return str(process.start(command, environment, self.log(org), self._pid_file(org),
+                                 self.org_dir(org)))
+
+    def kill(self, org: str) -> None:
         pid = self.pid(org)
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
             process.wait_exit(self._pid_file(org), 10.0)
 
-    def stop(self, org: str, timeout: float = 20.0) -> bool:
-        return process.stop(self._pid_file(org), timeout)
+    def stop(self, org: str) -> bool:
+        return process.stop(self._pid_file(org))
 
-    def stop_all(self) -> list[str]:
-        stopped = []
-        for pid_file in sorted(self.root.glob("*/participant.pid")):
-            if process.stop(pid_file):
-                stopped.append(pid_file.parent.name)
-        return stopped
+
+class ParticipantContainers(ParticipantServices):
+    """Services as containers of the participant image on a Docker network's bridge. A
+    container mounts its organisation's directory, its data and the store at their own paths,
+    and the app read-only; it reaches its peer by the peer's name inside the bridge."""
+
+    def __init__(self, root: Path, network: NativeNetwork) -> None:
+        from fedfabric.admin.docker import DockerNetwork
+
+        super().__init__(root)
+        if not isinstance(network, DockerNetwork):
+            raise AdminError("participant containers need a Docker network (network up "
+                             "--docker)")
+        self.network = network
+
+    def container(self, org: str) -> str:
+        return self.network.container(f"participant-{org.lower()}")
+
+    def running(self, org: str) -> bool:
+        from fedfabric.admin.docker import docker
+
+        try:
+            state = json.loads(docker("inspect", "-f", "{{json .State}}", self.container(org),
+                                      timeout=30))
+        except AdminError:
+            return False
+        return bool(state.get("Running"))
+
+    def _inside_profile(self, org: str) -> Path:
+        """The profile as seen from the bridge: peers by name, on their container ports."""
+        from fedfabric.admin.topology import CONTAINER_PORTS
+
+        data = json.loads(self.profile(org).read_text())
+        for o in data["organizations"].values():
+            for peer in o["peers"]:
+                peer["address"] = f"{peer['name']}:{CONTAINER_PORTS['peer']}"
+        for orderer in data["orderers"]:
+            orderer["address"] = f"{orderer['name']}:{CONTAINER_PORTS['orderer']}"
+        path = self.profile(org).with_name("profile-bridge.json")
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
+    def start(self, org: str, app: Path, data: Path, store: Path,
+              extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
+        from fedfabric.admin.docker import docker
+        from fedfabric.admin.pyimage import build_participant_image
+
+        self._check(org)
+        subprocess.run(["docker", "rm", "-f", self.container(org)], capture_output=True)
+        image = build_participant_image()
+        own, app, data, store = (self.org_dir(org), Path(app).resolve(), Path(data).resolve(),
+                                 Path(store).resolve())
+        store.mkdir(parents=True, exist_ok=True)
+        mounts = [f"{own}:{own}", f"{app}:{app}:ro", f"{store}:{store}"]
+        if not data.is_relative_to(own):
+            mounts.append(f"{data}:{data}:ro")
+        docker("run", "-d", "--name", self.container(org), "--network",
+               f"{self.network.project}-fabric", "--restart", "unless-stopped",
+               *[a for m in mounts for a in ("-v", m)],
+               *[a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")],
+               image, *self.arguments(org, app, data, store, self._inside_profile(org)),
+               *(extra or []))
+        return self.container(org)
+
+    def logs(self, org: str) -> str:
+        result = subprocess.run(["docker", "logs", self.container(org)], capture_output=True,
+                                text=True)
+        text = result.stdout + result.stderr
+        self.log(org).write_text(text)
+        return text
+
+    def kill(self, org: str) -> None:
+        subprocess.run(["docker", "kill", "-s", "KILL", self.container(org)],
+                       capture_output=True)
+
+    def stop(self, org: str) -> bool:
+        if not self.running(org):
+            subprocess.run(["docker", "rm", "-f", self.container(org)], capture_output=True)
+            return False
+        self.logs(org)
+        subprocess.run(["docker", "stop", "-t", "20", self.container(org)], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", self.container(org)], capture_output=True)
+        return True
+
+
+def participant_services(network: NativeNetwork, root: Path | None = None
+                         ) -> ParticipantServices:
+    """Processes beside a native network, containers beside a Docker one."""
+    root = root or network.layout.root / "participants"
+    if network.topology.docker:
+        return ParticipantContainers(root, network)
+    return ParticipantProcesses(root)

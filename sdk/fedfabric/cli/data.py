@@ -59,7 +59,7 @@ def data_share(
         sharing = _sharing(org, user, dir, profile, store, keys, ledger)
         publish_key(ledger, sharing.msp_id, sharing.key)
         d = sharing.share(source, dataset_id, name, {"file": source.name}, rows)
-    console.print(as_json(d)) if output_json else console.print(fields("dataset shared", d))
+    print(as_json(d)) if output_json else console.print(fields("dataset shared", d))
 
 
 @data_app.command("publish-key")
@@ -87,7 +87,7 @@ def data_grant(
     with ledger_as(org, user, dir, profile) as ledger:
         g = _sharing(org, user, dir, profile, store, keys, ledger).grant(
             dataset_id, grantee, purpose, expires)
-    console.print(as_json(g)) if output_json else console.print(fields("grant recorded", g))
+    print(as_json(g)) if output_json else console.print(fields("grant recorded", g))
 
 
 @data_app.command("fetch")
@@ -132,7 +132,7 @@ def data_log(
     with ledger_as(org, user, dir, profile) as ledger:
         log = list(all_pages(ledger.datasets.access_log, dataset_id))
     if output_json:
-        console.print(as_json(log))
+        print(as_json(log))
         return
     console.print(table(f"accesses to {dataset_id}", ["time", "org", "identity", "purpose",
                                                       "tx"],

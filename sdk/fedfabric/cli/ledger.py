@@ -76,7 +76,7 @@ def _name_version(text: str) -> tuple[str, str]:
 
 
 def _show(value: Any, as_json_output: bool, title: str) -> None:
-    console.print(as_json(value)) if as_json_output else console.print(fields(title, value))
+    print(as_json(value)) if as_json_output else console.print(fields(title, value))
 
 
 # ---- datasets ----------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def dataset_list(org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOpti
     with ledger_as(org, user, dir, profile) as ledger:
         items = list(all_pages(ledger.datasets.list))
     if output_json:
-        console.print(as_json(items))
+        print(as_json(items))
         return
     console.print(table("datasets", ["id", "name", "owner", "rows", "sha256", "registered"],
                         [[d.id, d.name, d.owner_msp, d.rows, d.sha256[:16] + "…", d.created_at]
@@ -168,7 +168,7 @@ def acl_check(
     with ledger_as(org, user, dir, profile) as ledger:
         decision = ledger.datasets.check(dataset_id, msp_id, purpose, identity)
     if output_json:
-        console.print(as_json(decision))
+        print(as_json(decision))
     else:
         verdict = "[green]allowed[/green]" if decision.allowed else "[red]denied[/red]"
         console.print(f"{msp_id} {purpose} on {dataset_id}: {verdict} ({decision.reason})")
@@ -185,7 +185,7 @@ def acl_log(dataset_id: str, org: OrgOption = "Org1", user: ReadUser = "User1",
         grants = list(all_pages(ledger.datasets.grants, dataset_id))
         log = list(all_pages(ledger.datasets.access_log, dataset_id))
     if output_json:
-        console.print(json.dumps({"grants": json.loads(as_json(grants)),
+        print(json.dumps({"grants": json.loads(as_json(grants)),
                                   "accesses": json.loads(as_json(log))}, indent=2))
         return
     console.print(table(f"grants on {dataset_id}",
@@ -222,7 +222,7 @@ def model_list(name: Annotated[str, typer.Option(help="Only this model's version
     with ledger_as(org, user, dir, profile) as ledger:
         items = list(all_pages(ledger.models.list, name))
     if output_json:
-        console.print(as_json(items))
+        print(as_json(items))
         return
     console.print(table("models", ["name", "version", "owner", "status", "framework",
                                    "provenance", "weights"],
@@ -240,7 +240,7 @@ def model_show(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
     with ledger_as(org, user, dir, profile) as ledger:
         view = ledger.models.get(name, version)
     if output_json:
-        console.print(as_json(view))
+        print(as_json(view))
         return
     console.print(fields(f"model {name}:{version}", view.model))
     console.print(table("attested metrics", ["org", "metrics", "time"],
@@ -256,7 +256,7 @@ def model_lineage(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
     with ledger_as(org, user, dir, profile) as ledger:
         lineage = ledger.models.lineage(name, version)
     if output_json:
-        console.print(as_json(lineage))
+        print(as_json(lineage))
         return
     m = lineage.model
     console.print(f"[bold]{m.name}:{m.version}[/bold] ({m.status}) weights {m.weights_hash}")
@@ -300,7 +300,7 @@ def model_predict(
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:
-        console.print(json.dumps({"inference": json.loads(as_json(inference)),
+        print(json.dumps({"inference": json.loads(as_json(inference)),
                                   "output": json.loads(output)}, indent=2))
         return
     console.print(f"[bold]inference {inference.id}[/bold] with {name}:{version}: "
@@ -330,7 +330,7 @@ def model_verify(
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:
-        console.print(as_json(verdict))
+        print(as_json(verdict))
     else:
         colour = "green" if verdict.verdict == "VERIFIED" else "red"
         console.print(f"inference {inference_id}: [{colour}]{verdict.verdict}[/{colour}] by "

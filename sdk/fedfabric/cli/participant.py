@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from fedfabric.admin import NativeNetwork
+    from fedfabric.admin.participants import ParticipantServices
     from fedfabric.fl import Participant
     from fedfabric.gateway import Gateway
 
@@ -149,3 +151,71 @@ def participant_register(
                   f"{participant.data.train.samples} training rows, sha256 "
                   f"{participant.data_digest[:16]}…; training granted to "
                   f"{', '.join(grant or []) or 'nobody yet'}", highlight=False)
+
+
+ServicesOption = Annotated[Path | None, typer.Option(
+    "--services", help="Where the local services keep each organisation's directory "
+    "[default: <network>/participants].")]
+
+
+def _services(dir: Path | None, services: Path | None
+              ) -> tuple[NativeNetwork, ParticipantServices]:
+    from fedfabric.admin import AdminError
+    from fedfabric.admin.docker import open_network
+    from fedfabric.admin.participants import participant_services
+
+    try:
+        net = open_network(network_dir(dir))
+        return net, participant_services(net, services)
+    except AdminError as e:
+        raise fail(str(e), 2) from e
+
+
+@participant_app.command("start")
+def participant_start(
+    org: OrgOption, app_dir: AppOption, data: Annotated[Path, typer.Option(
+        "--data", help="This organisation's data file (mounted read-only in a container).")],
+    store: StoreOption = None, dir: DirOption = None, services: ServicesOption = None,
+) -> None:
+    """Start an organisation's participant in the background beside the local network: a
+    process natively, a container of the participant image beside a Docker network. It gets
+    only that organisation's exported material, its data, its state, and the app."""
+    from fedfabric.admin import AdminError
+    from fedfabric.gateway import ConnectionProfile
+
+    net, s = _services(dir, services)
+    if not app_dir.is_dir() or not data.exists():
+        raise fail(f"{app_dir if not app_dir.is_dir() else data} does not exist", 2)
+    try:
+        if not s.profile(org).is_file():
+            s.export(ConnectionProfile.from_dict(net.profile()), org)
+        which = s.start(org, app_dir.resolve(), data.resolve(),
+                        (store or net.layout.root / "blobs").resolve())
+    except AdminError as e:
+        raise fail(str(e)) from e
+    console.print(f"participant of {org} started ({which}); its directory is "
+                  f"{s.org_dir(org)}", highlight=False)
+
+
+@participant_app.command("stop")
+def participant_stop(
+    org: Annotated[str | None, typer.Option("--org", "-o", help="This organisation's "
+                                            "service [default: all of them].")] = None,
+    dir: DirOption = None, services: ServicesOption = None,
+) -> None:
+    """Stop local participant services (SIGTERM, then SIGKILL after a bounded wait)."""
+    _, s = _services(dir, services)
+    stopped = [org] if org and s.stop(org) else [] if org else s.stop_all()
+    console.print(f"stopped: {', '.join(stopped) or 'none was running'}")
+
+
+@participant_app.command("logs")
+def participant_logs(org: OrgOption, dir: DirOption = None,
+                     services: ServicesOption = None) -> None:
+    """A local participant service's log."""
+    from fedfabric.admin.participants import ParticipantContainers
+
+    _, s = _services(dir, services)
+    text = s.logs(org) if isinstance(s, ParticipantContainers) else \
+        s.log(org).read_text() if s.log(org).exists() else ""
+    print(text, end="")

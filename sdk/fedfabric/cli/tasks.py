@@ -275,7 +275,7 @@ def task_list(org: OrgOption = "Org1", user: AdminUser = "User1", dir: DirOption
     with ledger_as(org, user, dir, profile) as ledger:
         items = list(all_pages(ledger.tasks.list))
     if output_json:
-        console.print(as_json(items))
+        print(as_json(items))
         return
     console.print(table("tasks", ["id", "initiator", "status", "round", "participants",
                                   "strategy", "created"],
@@ -291,7 +291,7 @@ def task_show(task_id: str, org: OrgOption = "Org1", user: AdminUser = "User1",
     with ledger_as(org, user, dir, profile) as ledger:
         history = ledger.tasks.history(task_id)
     if output_json:
-        console.print(as_json(history))
+        print(as_json(history))
         return
     console.print(task_summary(history.task), highlight=False)
     console.print(record_table(history))
@@ -330,7 +330,7 @@ def round_show(task_id: str, round_number: Annotated[int, typer.Argument(metavar
         endorsements = ledger.tasks.endorsements(task_id, round_number)
         metrics = ledger.tasks.metrics(task_id, round_number)
     if output_json:
-        console.print(json.dumps({"round": json.loads(as_json(r)),
+        print(json.dumps({"round": json.loads(as_json(r)),
                                   "updates": json.loads(as_json(updates)),
                                   "endorsements": json.loads(as_json(endorsements)),
                                   "metrics": json.loads(as_json(metrics))}, indent=2))
