@@ -49,7 +49,6 @@ from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
 from fedfabric.fl.vector import Layout, from_vector, model_spec, spec_hash
-from fedfabric.gateway import FileCheckpointer
 from fedfabric.he import Scheme, scheme_for
 from fedfabric.keys import UnwrapError, public_pem, unwrap
 from fedfabric.ledger import (
@@ -57,6 +56,7 @@ from fedfabric.ledger import (
     Conflict,
     EventStream,
     FailedPrecondition,
+    FileCheckpointer,
     Ledger,
     LedgerError,
     LedgerEvent,

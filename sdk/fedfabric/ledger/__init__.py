@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fedfabric.gateway import Checkpointer, GatewayError, Network
+from fedfabric.gateway import (
+    Checkpointer,
+    FileCheckpointer,
+    GatewayError,
+    InMemoryCheckpointer,
+    Network,
+)
 from fedfabric.ledger.api import Datasets, Models, Tasks, all_pages
 from fedfabric.ledger.calls import ContractCalls
 from fedfabric.ledger.errors import (
@@ -73,7 +79,8 @@ class Ledger:
 
 
 __all__ = [
-    "AlreadyExists", "Conflict", "Datasets", "EventStream", "FailedPrecondition", "Internal",
+    "AlreadyExists", "Checkpointer", "Conflict", "Datasets", "EventStream", "FileCheckpointer",
+    "InMemoryCheckpointer", "FailedPrecondition", "Internal",
     "InvalidArgument", "Ledger", "LedgerError", "LedgerEvent", "Models", "NotFound",
     "PermissionDenied", "RoundClosed", "RoundFinalized", "TaskFailed", "TaskStarted", "Tasks",
     "all_pages",
