@@ -196,9 +196,12 @@ class Participant:
             self._consider(event.record)
 
     def _consider(self, task: Task) -> None:
+        """Take up a task naming this organisation: a live one, or an ended one this service
+        was part of and has not finished (it stopped before applying the last round)."""
         if task.participant(self.msp_id) is None or task.id in self.live:
             return
-        if TaskState(self.state_dir, task.id).ending is None:
+        state = TaskState(self.state_dir, task.id)
+        if state.ending is None and (not task.done or state.dir.is_dir()):
             self.live[task.id] = _Live(task.id)
 
     def step(self) -> None:
