@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GO_ENV := GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
-.PHONY: setup venv fabric seaweedfs thresholdckks chaincode docker-engine demo test test-go \
-	test-py lint bench clean
+.PHONY: setup venv fabric fabric-ca seaweedfs thresholdckks chaincode docker-engine demo test \
+	test-go test-py lint bench clean
 
-setup: venv fabric seaweedfs thresholdckks chaincode
+setup: venv fabric fabric-ca seaweedfs thresholdckks chaincode
 
 # The project and every extra, editable, in .venv; redone when pyproject.toml changes.
 venv: $(VENV)/.installed
@@ -22,7 +22,11 @@ $(VENV)/.installed: pyproject.toml
 fabric:
 	network/build-fabric.sh
 
-# The S3 server (SeaweedFS) and the threshold-CKKS library (Lattigo), built and cached likewise.
+# Fabric CA (built with cgo, statically: it needs gcc and libc6-dev), the S3 server (SeaweedFS)
+# and the threshold-CKKS library (Lattigo), built and cached likewise.
+fabric-ca:
+	network/build-fabric-ca.sh
+
 seaweedfs:
 	network/build-seaweedfs.sh
 

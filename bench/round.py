@@ -1,140 +1,161 @@
-"""One training round with chain and encryption, against the same round in plaintext.
+"""Training rounds through the SDK's own round path, phase by phase, per organisation count and
+model size.
 
-    python bench/round.py [--dir DIR] [--orgs 3] [--width 16]
+    python bench/round.py [--orgs 3,9,16] [--params 10k,100k,1M] [--rounds 2]
+                          [--base-port 33000] [--keep]
 
-Breakdown of the encrypted round: train (local epochs), encrypt, store (shards + manifest),
-chain (the concurrent SubmitUpdate transactions, to the round's close), aggregate (fetch, verify
-and add, per aggregator), endorse (EndorseAggregate transactions to finalisation), decrypt (and
-apply). The plaintext round is the same training plus a numpy sum, in one process.
+For each organisation count it brings up a native network of its own (its own directory and
+ports), and for each model size it runs one task the way a consortium does: every
+organisation's participant service is a separate process (`fedfabric participant run`) with its
+own exported profile, data, state and key; Org1 creates the task with fedfabric.fl.create_task,
+every organisation a participant. The model is a generated Keras dense model of about that many
+parameters (Input(64) -> Dense(h) -> Dense(1)), trained 1 epoch with batch 64 on 400 generated
+rows per organisation (bench/apps/dense).
+
+Every number comes from the participants (the seconds they measured per phase, which each writes
+to <state>/tasks/<task>/timings-<round>.json) or from the chain (a round's opened_at to
+finalized_at). Nothing is asserted: it prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
+import shutil
 import tempfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import fedfabric.he  # noqa: F401  (TenSEAL first)
-from fedfabric.admin import NativeNetwork
-from fedfabric.admin.layout import default_network_dir
-from fedfabric.fl import Aggregator, FedAvg, to_vector
-from fedfabric.fl.samples import breast_cancer, classifier
-from fedfabric.gateway import ConnectionProfile
-from fedfabric.he import CKKS
-from fedfabric.ledger import Ledger
-from fedfabric.ledger.schema import Participant, TaskSpec
-from fedfabric.store import LocalStore, sha256
+from consortium import (  # bench/consortium.py (a script's directory is on sys.path)
+    PHASES,
+    PORTS_PER_NETWORK,
+    Settings,
+    TaskResult,
+    cores,
+    load,
+    megabytes,
+    parse_list,
+    parse_size,
+    run_network,
+    seconds,
+    size_label,
+    write_dense_app,
+)
+
+console = Console(highlight=False)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.phases: dict[str, float] = {}
+def say(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')} {message}[/dim]", soft_wrap=True)
 
-    def time(self, phase: str, fn, *args):  # type: ignore[no-untyped-def]
-        began = time.perf_counter()
-        out = fn(*args)
-        self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - began
-        return out
+
+def write_apps(work: Path, sizes: list[int]) -> list[tuple[Path, int]]:
+    """One generated app per requested size: (app directory, exact parameters)."""
+    return [write_dense_app(work / "apps" / f"dense-{size_label(p)}", p) for p in sizes]
+
+
+def table(results: list[TaskResult], rounds: int) -> Table:
+    which = (f"mean of rounds 2..{rounds} (round 1, with TensorFlow's warm-up, left out)"
+             if rounds > 1 else "round 1 (the only one)")
+    t = Table(title=f"One training round through participant processes, per phase: mean/max "
+                    f"over participants, seconds; {which}")
+    t.add_column("orgs", justify="right")
+    t.add_column("params", justify="right")
+    for phase in PHASES:
+        t.add_column(phase.replace("_", " "), justify="right")
+    t.add_column("round (chain)", justify="right", style="bold")
+    t.add_column("overhead", justify="right", style="bold")
+    t.add_column("peak RSS MB", justify="right")
+    for r in results:
+        if r.error and not r.measured():
+            t.add_row(str(r.orgs), size_label(r.params) if r.params else "-",
+                      "[red]failed (see below)[/red]", *[""] * (len(PHASES) + 2))
+            continue
+        cells = []
+        for phase in PHASES:
+            value = r.phase(phase)
+            cell = "-" if value is None else f"{seconds(value[0])}/{seconds(value[1])}"
+            if value is not None and phase in ("close", "finalize", "endorse"):
+                cell += f" ×{r.senders(phase):g}"
+            cells.append(cell)
+        wall, train = r.wall(), r.phase("train")
+        overhead = None if wall is None or train is None else wall - train[1]
+        rss = list(r.rss.values())
+        t.add_row(str(r.orgs), f"{r.params:,}", *cells, seconds(wall), seconds(overhead),
+                  f"{megabytes(sum(rss) / len(rss))}/{megabytes(max(rss))}" if rss else "-")
+    return t
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dir", type=Path, default=default_network_dir())
-    parser.add_argument("--orgs", type=int, default=3)
+    parser.add_argument("--orgs", default="3", help="organisation counts, e.g. 3,9,16")
+    parser.add_argument("--params", default="10k,100k,1M", help="model sizes, e.g. 10k,100k,1M")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds per task; with more than 1 the table reports the mean of "
+                             "the rounds after the first")
+    parser.add_argument("--base-port", type=int, default=33000,
+                        help=f"the first network's base port; the next ones add "
+                             f"{PORTS_PER_NETWORK}")
+    parser.add_argument("--keep", action="store_true", help="leave the networks up")
+    parser.add_argument("--round-timeout", type=int, default=1800,
+                        help="the task's round_timeout (generous: a round closes when every "
+                             "update is in)")
+    parser.add_argument("--stall", type=float, default=900,
+                        help="give a task up when nothing moves on chain for this long")
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="give a task up after this long")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="working directory [default: a new temporary one]")
     args = parser.parse_args()
+    orgs = parse_list(args.orgs, int)
+    sizes = parse_list(args.params, parse_size)
+    if args.rounds < 1 or not orgs or not sizes:
+        parser.error("give at least one organisation count, one size and one round")
 
-    profile = ConnectionProfile.from_dict(NativeNetwork(args.dir).profile())
-    names = [o.name for o in profile.organizations.values()][:args.orgs]
-    gateways = {n: (profile.connect(n, user="Admin"), profile.connect(n)) for n in names}
-    admin = {n: Ledger(g[0].get_network(profile.channel), profile.chaincode)
-             for n, g in gateways.items()}
-    user = {n: Ledger(g[1].get_network(profile.channel), profile.chaincode)
-            for n, g in gateways.items()}
-    data, _ = breast_cancer(len(names), seed=7)
-    store = LocalStore(Path(tempfile.mkdtemp(prefix="fedfabric-bench-")))
-    ckks = CKKS.generate()
-    strategy = FedAvg(epochs=1, batch_size=32)
-    models = [classifier(data[0][0].shape[1]) for _ in names]
-    weights = to_vector(models[0])
+    work = args.dir or Path(tempfile.mkdtemp(prefix="fedfabric-bench-round-"))
+    work.mkdir(parents=True, exist_ok=True)
+    began, load_before = time.monotonic(), load()
+    say(f"working in {work}; {cores()} cores, load average {load_before}")
+    apps = write_apps(work, sizes)
+    results: list[TaskResult] = []
+    notes: list[str] = []
+    settings = Settings(args.rounds, args.round_timeout, args.stall, args.timeout,
+                        args.base_port, args.keep)
+    try:
+        for index, n in enumerate(orgs):
+            results += run_network(work, index, n, apps, settings, say, notes)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
-    task_id, later = f"bench-{uuid.uuid4().hex[:8]}", datetime.datetime.now(datetime.UTC) + \
-        datetime.timedelta(days=1)
-    datasets = {}
-    for n in names:
-        datasets[n] = f"{task_id}-{n.lower()}"
-        admin[n].datasets.register(datasets[n], "d", sha256(datasets[n].encode()), "u", {}, 1, {})
-        if n != names[0]:
-            admin[n].datasets.grant(datasets[n], profile.org(names[0]).msp_id, "training", later)
-    context = store.put(ckks.public_bytes())
-    admin[names[0]].tasks.create(TaskSpec(
-        id=task_id, model_spec_hash=sha256(b"s"), initial_weights_hash=sha256(b"w"),
-        initial_weights_uri="u", he_context_hash=context, he_context_uri=store.uri(context),
-        participants=[Participant(profile.org(n).msp_id, datasets[n]) for n in names],
-        rounds=1, min_updates=len(names), quorum=2, strategy="fedavg"))
-
-    for model, (x, y) in zip(models, data, strict=True):  # warm TensorFlow up, untimed
-        strategy.local_update(model, weights, x, y)
-    clock = Clock()
-    round_began = time.perf_counter()
-    manifests = []
-    for model, (x, y) in zip(models, data, strict=True):
-        update, samples = clock.time("train", strategy.local_update, model, weights, x, y)
-        shards = clock.time("encrypt", ckks.encrypt, update)
-        manifests.append((clock.time("store", store.put_shards, shards, len(update), "ckks"),
-                          len(shards), samples))
-
-    def submit(i: int) -> None:
-        m, s, n = manifests[i]
-        user[names[i]].tasks.submit_update(task_id, 1, m, s, n, datasets[names[i]])
-
-    with ThreadPoolExecutor(len(names)) as pool:
-        clock.time("chain", lambda: [f.result() for f in [pool.submit(submit, i)
-                                                          for i in range(len(names))]])
-    included = user[names[0]].tasks.round(task_id, 1).included
-    for n in names[:2]:
-        network = gateways[n][1].get_network(profile.channel)
-        agg = Aggregator(user[n], network, profile.chaincode, store,
-                         Path(tempfile.mkdtemp()) / "cp.json", profile.org(n).msp_id)
-        began = time.perf_counter()
-        shards = [store.get_shards(i.manifest_hash)[1] for i in included]
-        clock.time("aggregate", ckks.aggregate, shards)
-        before = time.perf_counter()
-        agg.aggregate_round(task_id, 1, included)  # fetches and adds again, stores, endorses
-        fetch_and_add = before - began
-        clock.phases["endorse"] = clock.phases.get("endorse", 0.0) + \
-            (time.perf_counter() - before) - fetch_and_add
-    final = user[names[0]].tasks.round(task_id, 1)
-    manifest, shards = store.get_shards(final.final_hash or "")
-    clock.time("decrypt", lambda: strategy.apply(weights, ckks.decrypt(shards, manifest.length),
-                                                 int(manifest.meta["samples"])))
-    encrypted_wall = time.perf_counter() - round_began
-
-    plain_began = time.perf_counter()
-    updates = [strategy.local_update(m, weights, x, y) for m, (x, y) in zip(models, data,
-                                                                            strict=True)]
-    strategy.apply(weights, np.sum([u for u, _ in updates], axis=0), sum(n for _, n in updates))
-    plain_wall = time.perf_counter() - plain_began
-
-    for a, u in gateways.values():
-        a.close()
-        u.close()
-    table = Table(title=f"one round, {len(names)} orgs, {len(weights)} parameters, CKKS, "
-                        f"quorum 2")
-    table.add_column("phase")
-    table.add_column("seconds", justify="right")
-    for phase in ("train", "encrypt", "store", "chain", "aggregate", "endorse", "decrypt"):
-        table.add_row(phase, f"{clock.phases.get(phase, 0.0):.3f}")
-    table.add_row("[bold]encrypted round on chain[/bold]", f"[bold]{encrypted_wall:.3f}[/bold]")
-    table.add_row("[bold]plaintext in-process FedAvg[/bold]", f"[bold]{plain_wall:.3f}[/bold]")
-    Console().print(table)
+    out = Console(width=max(console.width, 230), highlight=False)
+    out.print(table(results, args.rounds))
+    out.print(
+        f"Machine: {cores()} cores; load average {load_before} before, {load()} after (other "
+        "work on the machine shares the cores). Whole run: "
+        f"{time.monotonic() - began:.0f}s.\n" + "\n".join(notes) + "\n"
+        "Phases, as each participant process measured them: train (local epoch from the "
+        "global weights), encrypt (CKKS), store (shards and manifest to the blob store), "
+        "submit (SubmitUpdate, to commit), close (CloseRound, by the orgs that tried to send it: "
+        "×k says how many per round; the first to commit wins, the others are refused), "
+        "verify (fetch and check every included update), aggregate (add the ciphertexts), "
+        "store aggregate, endorse (EndorseAggregate, to commit; orgs that finish after the "
+        "quorum has finalized the round do not endorse: ×k how many did), finalize "
+        "(FinalizeRound, by the orgs that tried, ×k), decrypt (the finalized aggregate, after "
+        "finalized_at). "
+        "'round (chain)' is the round's opened_at to finalized_at on the chain; from round 2 on "
+        "it also holds the previous round's decrypt, apply and evaluation, which run after that "
+        "round's finalisation. overhead = round (chain) - the slowest participant's train. "
+        "Peak RSS: VmHWM of each participant process just before it was stopped, "
+        "mean/max over participants.")
+    for r in results:
+        if r.error:
+            out.print(f"[red]{r.orgs} orgs, {size_label(r.params) if r.params else '-'}"
+                      f"{f' (task {r.task_id})' if r.task_id else ''}: {r.error}[/red]")
+        for w in r.warnings:
+            out.print(f"  [yellow]{r.orgs} orgs, {size_label(r.params)}: {w}[/yellow]")
 
 
 if __name__ == "__main__":

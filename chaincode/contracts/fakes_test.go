@@ -161,6 +161,12 @@ type ledger struct {
 	count int
 }
 
+// useStubClock makes the endorser's clock agree with the stub's transaction time.
+func useStubClock(t *testing.T, stub *fakeStub) {
+	clock = func() time.Time { return stub.now }
+	t.Cleanup(func() { clock = time.Now })
+}
+
 // newLedger starts a fake world state whose endorser clock agrees with the transaction times.
 func newLedger(t *testing.T) *ledger {
 	l := &ledger{t: t, stub: newFakeStub()}

@@ -9,7 +9,9 @@ import (
 
 const (
 	objModel       = "model"
+	objModelName   = "modelname"
 	objAttestation = "attestation"
+	objWeights     = "weightsattestation"
 	objInference   = "inference"
 	objVerdict     = "verdict"
 
@@ -19,7 +21,10 @@ const (
 
 	VerdictVerified   = "VERIFIED"
 	VerdictDisputed   = "DISPUTED"
+	VerdictContested  = "CONTESTED"
 	VerdictUnverified = "UNVERIFIED"
+
+	maxModelUsers = 64
 )
 
 // Provenance says where a model version came from: a finished task, or outside fedfabric.
@@ -40,6 +45,29 @@ type ModelSpec struct {
 	Metrics     json.RawMessage `json:"metrics"`
 	Framework   string          `json:"framework"`
 	InputSpec   json.RawMessage `json:"input_spec"`
+	// Users are organisations besides the owner (and, for task provenance, the task's members)
+	// allowed to use the model: record and attest inferences.
+	Users []string `json:"users,omitempty"`
+}
+
+// ModelName records which organisation a model name belongs to: the one that registered its
+// first version.
+type ModelName struct {
+	Name     string `json:"name"`
+	OwnerMSP string `json:"owner_msp"`
+	TxID     string `json:"tx_id"`
+}
+
+// WeightsAttestation is a task member's statement of the final weights hash it computed.
+type WeightsAttestation struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	MSP         string `json:"msp_id"`
+	AttestedBy  string `json:"attested_by"`
+	WeightsHash string `json:"weights_hash"`
+	Agrees      bool   `json:"agrees"`
+	Time        string `json:"time"`
+	TxID        string `json:"tx_id"`
 }
 
 // Model is an immutable model version; only its status changes.
@@ -89,10 +117,12 @@ type Verdict struct {
 	TxID        string `json:"tx_id"`
 }
 
-// InferenceView is an inference with its verdicts and their summary.
+// InferenceView is an inference with its verdicts and their counts.
 type InferenceView struct {
 	Inference
 	Status   string    `json:"status"`
+	Verified int       `json:"verified"`
+	Disputed int       `json:"disputed"`
 	Verdicts []Verdict `json:"verdicts"`
 }
 
@@ -122,6 +152,17 @@ func (c *ModelContract) RegisterModel(ctx contractapi.TransactionContextInterfac
 	}
 	if err := checkProvenance(ctx, who, s.Provenance); err != nil {
 		return "", err
+	}
+	var owner ModelName
+	if found, err := getJSON(ctx, &owner, objModelName, s.Name); err != nil {
+		return "", err
+	} else if found && owner.OwnerMSP != who.MSP {
+		return "", refusal(CodePermissionDenied, "model name %s belongs to %s; %s may not register versions of it", s.Name, owner.OwnerMSP, who.MSP)
+	} else if !found {
+		owner = ModelName{Name: s.Name, OwnerMSP: who.MSP, TxID: ctx.GetStub().GetTxID()}
+		if err := putJSON(ctx, owner, objModelName, s.Name); err != nil {
+			return "", err
+		}
 	}
 	var existing Model
 	if found, err := getJSON(ctx, &existing, objModel, s.Name, s.Version); err != nil {
@@ -156,6 +197,14 @@ func validateModelSpec(s *ModelSpec) error {
 	}
 	if err := checkText("framework", s.Framework, maxNameLen, true); err != nil {
 		return err
+	}
+	if len(s.Users) > maxModelUsers {
+		return refusal(CodeInvalidArgument, "a model names at most %d users, not %d", maxModelUsers, len(s.Users))
+	}
+	for _, u := range s.Users {
+		if err := checkMSP("model user", u); err != nil {
+			return err
+		}
 	}
 	for _, field := range []struct {
 		name  string
@@ -219,6 +268,11 @@ func (c *ModelContract) SetModelStatus(ctx contractapi.TransactionContextInterfa
 	if m.Status == status {
 		return "", refusal(CodeFailedPrecondition, "model %s:%s is already %s", name, version, status)
 	}
+	if status == ModelDeployed && m.Provenance.Type == "task" {
+		if err := requireWeightsQuorum(ctx, m); err != nil {
+			return "", err
+		}
+	}
 	now, err := txTime(ctx)
 	if err != nil {
 		return "", err
@@ -240,7 +294,11 @@ func (c *ModelContract) GetModel(ctx contractapi.TransactionContextInterface, na
 	if err != nil {
 		return "", err
 	}
-	return toJSON(map[string]interface{}{"model": m, "attestations": attestations})
+	weights, err := listAll[WeightsAttestation](ctx, objWeights, name, version)
+	if err != nil {
+		return "", err
+	}
+	return toJSON(map[string]interface{}{"model": m, "attestations": attestations, "weights_attestations": weights})
 }
 
 // ListModels returns a page of model versions (all names, or one name's versions).
@@ -316,6 +374,9 @@ func (c *ModelContract) RecordInference(ctx contractapi.TransactionContextInterf
 	if m.Status != ModelDeployed {
 		return "", refusal(CodeFailedPrecondition, "model %s:%s is %s, not DEPLOYED", name, version, m.Status)
 	}
+	if err := requireUser(ctx, m, who.MSP); err != nil {
+		return "", err
+	}
 	var existing Inference
 	if found, err := getJSON(ctx, &existing, objInference, id); err != nil {
 		return "", err
@@ -351,6 +412,13 @@ func (c *ModelContract) AttestInference(ctx contractapi.TransactionContextInterf
 	if who.MSP == inf.MSP {
 		return "", refusal(CodePermissionDenied, "%s recorded inference %q; a second organisation must attest it", who.MSP, id)
 	}
+	m, err := loadModel(ctx, inf.Name, inf.Version)
+	if err != nil {
+		return "", err
+	}
+	if err := requireUser(ctx, m, who.MSP); err != nil {
+		return "", err
+	}
 	var existing Verdict
 	if found, err := getJSON(ctx, &existing, objVerdict, id, who.MSP); err != nil {
 		return "", err
@@ -372,8 +440,8 @@ func (c *ModelContract) AttestInference(ctx contractapi.TransactionContextInterf
 	return emit(ctx, "InferenceAttested", v)
 }
 
-// GetInference returns an inference with its verdicts; status is DISPUTED if any verdict
-// disputes it, VERIFIED if at least one verifies it, UNVERIFIED otherwise.
+// GetInference returns an inference with its verdicts and their counts; status is the
+// majority's verdict (CONTESTED on a tie, UNVERIFIED without verdicts).
 func (c *ModelContract) GetInference(ctx contractapi.TransactionContextInterface, id string) (string, error) {
 	inf, err := loadInference(ctx, id)
 	if err != nil {
@@ -383,14 +451,23 @@ func (c *ModelContract) GetInference(ctx contractapi.TransactionContextInterface
 	if err != nil {
 		return "", err
 	}
-	view := InferenceView{Inference: inf, Status: VerdictUnverified, Verdicts: verdicts}
+	view := InferenceView{Inference: inf, Verdicts: verdicts}
 	for _, v := range verdicts {
-		switch {
-		case v.Verdict == VerdictDisputed:
-			view.Status = VerdictDisputed
-		case view.Status == VerdictUnverified:
-			view.Status = VerdictVerified
+		if v.Verdict == VerdictVerified {
+			view.Verified++
+		} else {
+			view.Disputed++
 		}
+	}
+	switch {
+	case view.Verified > view.Disputed:
+		view.Status = VerdictVerified
+	case view.Disputed > view.Verified:
+		view.Status = VerdictDisputed
+	case view.Verified > 0:
+		view.Status = VerdictContested
+	default:
+		view.Status = VerdictUnverified
 	}
 	return toJSON(view)
 }
@@ -444,4 +521,93 @@ func loadInference(ctx contractapi.TransactionContextInterface, id string) (Infe
 		return inf, refusal(CodeNotFound, "inference %q does not exist", id)
 	}
 	return inf, nil
+}
+
+// AttestWeights records the final weights hash a member of a model's provenance task computed
+// itself (it applied the task's last aggregate). A model with task provenance can be DEPLOYED
+// only once a quorum of the task's members attested the hash it was registered with.
+func (c *ModelContract) AttestWeights(ctx contractapi.TransactionContextInterface, name, version, weightsHash string) (string, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return "", err
+	}
+	m, err := loadModel(ctx, name, version)
+	if err != nil {
+		return "", err
+	}
+	if err := checkHash("weights_hash", weightsHash); err != nil {
+		return "", err
+	}
+	if m.Provenance.Type != "task" {
+		return "", refusal(CodeFailedPrecondition, "model %s:%s has %s provenance: there is no task to attest it", name, version, m.Provenance.Type)
+	}
+	t, err := loadTask(ctx, m.Provenance.TaskID)
+	if err != nil {
+		return "", err
+	}
+	if !isMember(t, who.MSP) {
+		return "", refusal(CodePermissionDenied, "%s is not a member of task %q, the provenance of %s:%s", who.MSP, t.ID, name, version)
+	}
+	var existing WeightsAttestation
+	if found, err := getJSON(ctx, &existing, objWeights, name, version, who.MSP); err != nil {
+		return "", err
+	} else if found {
+		return "", refusal(CodeAlreadyExists, "%s already attested the weights of %s:%s", who.MSP, name, version)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	a := WeightsAttestation{Name: name, Version: version, MSP: who.MSP, AttestedBy: who.ID, WeightsHash: weightsHash,
+		Agrees: weightsHash == m.WeightsHash, Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
+	if err := putJSON(ctx, a, objWeights, name, version, who.MSP); err != nil {
+		return "", err
+	}
+	return emit(ctx, "WeightsAttested", a)
+}
+
+// requireWeightsQuorum refuses to deploy a task's model unless a quorum of the task's members
+// attested the weights hash it was registered with.
+func requireWeightsQuorum(ctx contractapi.TransactionContextInterface, m Model) error {
+	t, err := loadTask(ctx, m.Provenance.TaskID)
+	if err != nil {
+		return err
+	}
+	attestations, err := listAll[WeightsAttestation](ctx, objWeights, m.Name, m.Version)
+	if err != nil {
+		return err
+	}
+	agreeing := int64(0)
+	for _, a := range attestations {
+		if a.Agrees && isMember(t, a.MSP) {
+			agreeing++
+		}
+	}
+	if agreeing < t.Quorum {
+		return refusal(CodeFailedPrecondition, "model %s:%s has %d of the %d weights attestations from task %q's members it needs to be deployed", m.Name, m.Version, agreeing, t.Quorum, t.ID)
+	}
+	return nil
+}
+
+// requireUser refuses organisations not allowed to use a model: its owner, the members of its
+// provenance task and the users it names are.
+func requireUser(ctx contractapi.TransactionContextInterface, m Model, msp string) error {
+	if msp == m.OwnerMSP {
+		return nil
+	}
+	for _, u := range m.Users {
+		if u == msp {
+			return nil
+		}
+	}
+	if m.Provenance.Type == "task" {
+		t, err := loadTask(ctx, m.Provenance.TaskID)
+		if err != nil {
+			return err
+		}
+		if isMember(t, msp) {
+			return nil
+		}
+	}
+	return refusal(CodePermissionDenied, "%s is not allowed to use model %s:%s", msp, m.Name, m.Version)
 }

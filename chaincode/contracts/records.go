@@ -3,7 +3,6 @@ package contracts
 import (
 	"encoding/json"
 	"regexp"
-	"time"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
@@ -29,7 +28,8 @@ type RecordContract struct {
 	contractapi.Contract
 }
 
-// PutRecord creates or replaces the record id with value, a JSON object of at most 64 KiB.
+// PutRecord creates the record id with value, a JSON object of at most 64 KiB, or replaces it
+// when the caller's organisation wrote it.
 func (c *RecordContract) PutRecord(ctx contractapi.TransactionContextInterface, id string, value string) (string, error) {
 	if !recordIDPattern.MatchString(id) {
 		return "", refusal(CodeInvalidArgument, "record id %q must match %s", id, recordIDPattern.String())
@@ -45,18 +45,23 @@ func (c *RecordContract) PutRecord(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", refusal(CodeInternal, "reading the caller's MSP id: %v", err)
 	}
-	stub := ctx.GetStub()
-	ts, err := stub.GetTxTimestamp()
+	var existing Record
+	if found, err := getJSON(ctx, &existing, recordObjectType, id); err != nil {
+		return "", err
+	} else if found && existing.OwnerMSP != msp {
+		return "", refusal(CodePermissionDenied, "record %q belongs to %s; %s may not replace it", id, existing.OwnerMSP, msp)
+	}
+	now, err := txTime(ctx)
 	if err != nil {
-		return "", refusal(CodeInternal, "reading the transaction time: %v", err)
+		return "", err
 	}
 	compact, _ := json.Marshal(object)
 	record := Record{
 		ID:        id,
 		Value:     compact,
 		OwnerMSP:  msp,
-		TxID:      stub.GetTxID(),
-		Timestamp: ts.AsTime().UTC().Format(time.RFC3339Nano),
+		TxID:      ctx.GetStub().GetTxID(),
+		Timestamp: formatTime(now),
 	}
 	if err := putJSON(ctx, record, recordObjectType, id); err != nil {
 		return "", err

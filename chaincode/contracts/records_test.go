@@ -9,6 +9,7 @@ import (
 
 func TestPutRecordStoresCallerAndEmitsEvent(t *testing.T) {
 	stub := newFakeStub()
+	useStubClock(t, stub)
 	c := &RecordContract{}
 	out, err := c.PutRecord(contextFor(stub, "Org1MSP"), "r1", `{"b": 2, "a": 1}`)
 	if err != nil {
@@ -48,6 +49,7 @@ func TestPutRecordRefusesBadInputAndWritesNothing(t *testing.T) {
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			stub := newFakeStub()
+			useStubClock(t, stub)
 			_, err := (&RecordContract{}).PutRecord(contextFor(stub, "Org1MSP"), args[0], args[1])
 			if err == nil || !strings.HasPrefix(err.Error(), CodeInvalidArgument+": ") {
 				t.Fatalf("err = %v, want %s", err, CodeInvalidArgument)
@@ -60,7 +62,9 @@ func TestPutRecordRefusesBadInputAndWritesNothing(t *testing.T) {
 }
 
 func TestGetRecordMissing(t *testing.T) {
-	_, err := (&RecordContract{}).GetRecord(contextFor(newFakeStub(), "Org1MSP"), "nope")
+	stub := newFakeStub()
+	useStubClock(t, stub)
+	_, err := (&RecordContract{}).GetRecord(contextFor(stub, "Org1MSP"), "nope")
 	if err == nil || !strings.HasPrefix(err.Error(), CodeNotFound+": ") {
 		t.Fatalf("err = %v, want %s", err, CodeNotFound)
 	}
@@ -75,6 +79,7 @@ func TestChaincodeBuilds(t *testing.T) {
 
 func TestRefusalsStayShortWhateverTheInput(t *testing.T) {
 	stub := newFakeStub()
+	useStubClock(t, stub)
 	huge := strings.Repeat("é", 40000)
 	_, err := (&RecordContract{}).PutRecord(contextFor(stub, "Org1MSP"), huge, "{}")
 	if err == nil || len(err.Error()) > maxMessageLen+64 || !utf8.ValidString(err.Error()) {
@@ -83,4 +88,14 @@ func TestRefusalsStayShortWhateverTheInput(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), CodeInvalidArgument+": ") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func TestARecordBelongsToTheOrganisationThatWroteIt(t *testing.T) {
+	l := newLedger(t)
+	put := func(value string) txFunc {
+		return func(ctx Ctx) (string, error) { return (&RecordContract{}).PutRecord(ctx, "r1", value) }
+	}
+	l.ok("Org1MSP", "client", put(`{"v": 1}`))
+	l.refused(CodePermissionDenied, "Org2MSP", "client", put(`{"v": "overwritten"}`))
+	l.ok("Org1MSP", "client", put(`{"v": 2}`))
 }

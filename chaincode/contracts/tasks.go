@@ -447,6 +447,15 @@ func participant(t Task, msp string) (Participant, bool) {
 	return Participant{}, false
 }
 
+func isMember(t Task, msp string) bool {
+	for _, m := range t.Members {
+		if m == msp {
+			return true
+		}
+	}
+	return false
+}
+
 // requireMember refuses callers that are not members of a started task: participants that
 // joined it in time.
 func requireMember(t Task, who Caller) (Participant, error) {
@@ -454,10 +463,8 @@ func requireMember(t Task, who Caller) (Participant, error) {
 	if !ok {
 		return p, refusal(CodePermissionDenied, "%s is not a participant of task %q", who.MSP, t.ID)
 	}
-	for _, m := range t.Members {
-		if m == who.MSP {
-			return p, nil
-		}
+	if isMember(t, who.MSP) {
+		return p, nil
 	}
 	return p, refusal(CodePermissionDenied, "%s did not join task %q before it started", who.MSP, t.ID)
 }

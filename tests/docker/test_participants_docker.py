@@ -10,6 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from fedfabric.admin.docker import DockerNetwork
 from fedfabric.admin.participants import ParticipantContainers
 
@@ -23,6 +25,7 @@ def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
+@pytest.mark.timeout(1500)  # three containers of a 1.9 GB image on the vfs driver: copies
 def test_a_task_runs_through_participant_containers(docker_network: DockerNetwork,
                                                     docker_services, tmp_path):
     import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)

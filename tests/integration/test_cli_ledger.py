@@ -97,6 +97,10 @@ def test_task_round_and_model_commands(network: NativeNetwork, ledgers):
              "weights_hash": h("weights"), "weights_uri": "file:///weights",
              "framework": "tensorflow", "metrics": {"accuracy": 0.9}}
     assert run(network, "model", "register", json.dumps(model)).returncode == 0
+    refused = run(network, "model", "deploy", f"{name}:1")
+    assert refused.returncode == 1 and "weights attestations" in refused.stderr
+    for org in datasets:
+        ledgers[(org, "User1")].models.attest_weights(name, "1", h("weights"))
     assert run(network, "model", "deploy", f"{name}:1").returncode == 0
     foreign = run(network, "model", "retire", f"{name}:1", "--org", "Org2")
     assert foreign.returncode == 1 and "PERMISSION_DENIED" in foreign.stderr

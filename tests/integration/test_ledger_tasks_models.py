@@ -186,6 +186,13 @@ def test_a_task_from_creation_to_a_verified_model(ledgers, task, profile, networ
         org1.models.record_inference(unique("inf"), model.name, "1", h("in"), h("out"))
     with pytest.raises(PermissionDenied):
         ledgers[("Org2", "Admin")].models.deploy(model.name, "1")
+    with pytest.raises(FailedPrecondition, match="weights attestations"):
+        org1.models.deploy(model.name, "1")  # no member has vouched for these weights yet
+    with pytest.raises(PermissionDenied):  # a model name belongs to its first registrant
+        ledgers[("Org2", "Admin")].models.register(ModelSpec(**{**model.__dict__,
+                                                                "version": "2"}))
+    for org in ("Org1", "Org2"):
+        ledgers[(org, "User1")].models.attest_weights(model.name, "1", h("weights"))
     assert org1.models.deploy(model.name, "1").status == "DEPLOYED"
 
     ledgers[("Org2", "User1")].models.attest_metrics(model.name, "1", {"accuracy": 0.93})
@@ -206,6 +213,10 @@ def test_a_task_from_creation_to_a_verified_model(ledgers, task, profile, networ
         ledgers[("Org1", "User1")].models.attest_inference(good, h("out"))
     assert ledgers[("Org3", "User1")].models.inference(good).status == "VERIFIED"
     assert ledgers[("Org3", "User1")].models.inference(forged).status == "DISPUTED"
+    # One dissent does not decide it for good: the record counts verdicts.
+    ledgers[("Org3", "User1")].models.attest_inference(good, h("other"))
+    view = ledgers[("Org1", "User1")].models.inference(good)
+    assert (view.status, view.verified, view.disputed) == ("CONTESTED", 1, 1)
 
     lineage = ledgers[("Org3", "User1")].models.lineage(model.name, "1")
     assert lineage.task is not None and lineage.task.id == spec.id

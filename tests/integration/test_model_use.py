@@ -13,6 +13,7 @@ import pytest
 import fedfabric.he  # noqa: F401  (TenSEAL first)
 from fedfabric.fl import FLApp, to_vector
 from fedfabric.fl.serving import load_model, predict_and_record, verify
+from fedfabric.ledger import PermissionDenied
 from fedfabric.ledger.schema import ModelSpec, Provenance
 from fedfabric.store import LocalStore, TamperedBlob, sha256
 
@@ -37,7 +38,7 @@ def deployed(ledgers, network):
     ledgers[("Org1", "Admin")].models.register(ModelSpec(
         name=name, version="1", provenance=Provenance("external", description="test model"),
         weights_hash=weights, weights_uri=store.uri(weights), framework="tensorflow",
-        input_spec={"features": 30, "architecture": architecture}))
+        input_spec={"features": 30, "architecture": architecture}, users=["Org2MSP"]))
     ledgers[("Org1", "Admin")].models.deploy(name, "1")
     return store, name
 
@@ -48,7 +49,11 @@ def test_a_prediction_by_one_org_is_verified_by_another(ledgers, deployed):
     assert inference.output_hash == sha256(output) and len(json.loads(output)) == 5
     verdict = verify(ledgers[("Org2", "User1")], store, inference.id)
     assert verdict.verdict == "VERIFIED"
-    assert ledgers[("Org3", "User1")].models.inference(inference.id).status == "VERIFIED"
+    # Org3 may not use the model: it cannot dispute (or verify) its inferences.
+    with pytest.raises(PermissionDenied):
+        ledgers[("Org3", "User1")].models.attest_inference(inference.id, sha256(b"other"))
+    view = ledgers[("Org3", "User1")].models.inference(inference.id)
+    assert (view.status, view.verified, view.disputed) == ("VERIFIED", 1, 0)
 
 
 def test_a_forged_output_hash_is_disputed(ledgers, deployed):
@@ -81,6 +86,6 @@ def test_predict_and_verify_commands(network, deployed, tmp_path):
                                capture_output=True, text=True)
     assert predicted.returncode == 0, predicted.stderr
     inference = json.loads(predicted.stdout)["inference"]["id"]
-    verified = subprocess.run(run + ["verify", inference, "--org", "Org3", "--dir",
+    verified = subprocess.run(run + ["verify", inference, "--org", "Org2", "--dir",
                                      str(network.layout.root)], capture_output=True, text=True)
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stderr

@@ -5,108 +5,26 @@ mid-round resumes; one without the app refuses; a straggler is left out after th
 from __future__ import annotations
 
 import datetime
-import os
 import shutil
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
-from fedfabric.admin.participants import ParticipantProcesses
-from fedfabric.fl import FLApp, Participant
-from fedfabric.fl.app import partition
 from fedfabric.fl.plain import train_plain
-from fedfabric.keys import org_key
-from fedfabric.ledger import Ledger, all_pages
+from fedfabric.ledger import all_pages
 from fedfabric.ledger.schema import TaskHistory
-from fedfabric.store import LocalStore
-
-APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "apps" / "breast_cancer"
-ORGS = ("Org1", "Org2", "Org3")
-
-
-def wait_for(what: str, predicate: Callable[[], object], timeout: float = 180.0) -> None:
-    """Poll (bounded) until predicate() is true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.25)
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fedfabric.cli", *args], capture_output=True,
-                          text=True, timeout=timeout,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-
-
-@dataclass
-class Consortium:
-    services: ParticipantProcesses
-    store: Path
-    data: dict[str, Path]
-    datasets: dict[str, str]
-    app: FLApp
-
-    def start(self, org: str, app: Path = APP_DIR, env: dict[str, str] | None = None) -> str:
-        return self.services.start(org, app, self.data[org], self.store, env=env)
-
-    def create(self, *extra: str, participants: tuple[str, ...] = ORGS) -> str:
-        created = cli("task", "create", "--app", str(APP_DIR), "--org", "Org1",
-                      "--profile", str(self.services.profile("Org1")), "--store",
-                      str(self.store), *[a for o in participants
-                                         for a in ("-p", f"{o}MSP={self.datasets[o]}")], *extra)
-        assert created.returncode == 0, created.stderr
-        return created.stdout.strip().splitlines()[-1]
-
-    def log(self, org: str) -> str:
-        path = self.services.log(org)
-        return path.read_text() if path.exists() else ""
-
-    def state(self, org: str, task_id: str) -> Path:
-        return self.services.state(org) / "tasks" / task_id
+from support.consortium import APP_DIR, ORGS, Consortium, cli, make_consortium, wait_for
 
 
 @pytest.fixture
-def consortium(network, profile, tmp_path) -> Iterator[Consortium]:
-    """Three organisations, each with its own exported profile, data file, dataset on chain
-    (training granted to Org1) and published key; the services are not started yet."""
-    services = ParticipantProcesses(tmp_path / "consortium")
-    app = FLApp.load(APP_DIR)
-    store = network.layout.root / "blobs"
-    locations = partition(app, tmp_path / "partitions", len(ORGS))
-    data, datasets = {}, {}
-    run = uuid.uuid4().hex[:6]
-    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
-    for org, location in zip(ORGS, locations, strict=True):
-        data[org] = services.org_dir(org) / "data.npz"
-        data[org].parent.mkdir(parents=True)
-        shutil.move(location, data[org])
-        services.export(profile, org)
-        datasets[org] = f"bc-{org.lower()}-{run}"
-        gateway = profile.connect(org, user="Admin")
-        try:
-            ledger = Ledger(gateway.get_network(profile.channel), profile.chaincode,
-                            after_commit=network.wait_for_block)
-            p = Participant(ledger, f"{org}MSP", app, str(data[org]), LocalStore(store),
-                            services.state(org), org_key(services.state(org) / "keys",
-                                                         f"{org}MSP"))
-            p.publish_key()
-            p.register_dataset(datasets[org], "ward", [] if org == "Org1" else ["Org1MSP"],
-                               expires)
-        finally:
-            gateway.close()
+def consortium(network, profile, ledgers, tmp_path) -> Iterator[Consortium]:
+    c = make_consortium(network, profile, tmp_path, ledgers[("Org3", "User1")])
     try:
-        yield Consortium(services, store, data, datasets, app)
+        yield c
     finally:
-        services.stop_all()
+        c.services.stop_all()
 
 
 def history(ledgers, task_id: str) -> TaskHistory:

@@ -205,16 +205,17 @@ def test_cli_store_up_status_down(weed: Path, tmp_path: Path) -> None:
                                      "--orgs", "2"])
         assert result.exit_code == 0, result.output
         assert f"http://127.0.0.1:{port}" in result.output
-        for org in ("Org1", "Org2"):
+        for org in ("Org1MSP", "Org2MSP"):
             path = root / "credentials" / f"{org}.json"
             assert str(path) in result.output
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        creds = json.loads((root / "credentials" / "Org2.json").read_text())
+        creds = json.loads((root / "credentials" / "Org2MSP.json").read_text())
         store = open_store(creds["url"], creds["endpoint"], access_key=creds["access_key"],
                            secret_key=creds["secret_key"])
         assert isinstance(store, S3Store) and store.get(store.put(b"via the CLI")) == b"via the CLI"
         status = runner.invoke(app, ["store", "status", "--dir", str(root), "--json"])
-        assert status.exit_code == 0 and json.loads(status.output)["orgs"] == ["Org1", "Org2"]
+        assert status.exit_code == 0 and json.loads(status.output)["orgs"] == ["Org1MSP",
+                                                                                "Org2MSP"]
     finally:
         down = runner.invoke(app, ["store", "down", "--dir", str(root)])
     assert down.exit_code == 0 and "stopped" in down.output

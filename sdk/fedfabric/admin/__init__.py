@@ -1,4 +1,5 @@
-"""Network administration: the native launcher, channel and chaincode lifecycle."""
+"""Network administration: the launchers, CAs and identities, channel config updates
+(organisations joining and leaving), the chaincode lifecycle."""
 
 from fedfabric.admin.errors import AdminError, StepFailed
 from fedfabric.admin.launcher import NativeNetwork, NodeStatus

@@ -39,10 +39,20 @@ def package_ccaas(label: str, address: str, tls_root_cert: bytes | None) -> tupl
     return package, f"{label}:{hashlib.sha256(package).hexdigest()}"
 
 
-def write_package(layout: Layout, topology: Topology, org: Org) -> str:
+def package_label(topology: Topology, org: Org, sequence: int = 1) -> str:
+    """The package label: one per org (its own service address) and definition sequence."""
+    base = f"{topology.chaincode}_{org.name.lower()}"
+    return base if sequence == 1 else f"{base}_s{sequence}"
+
+
+def version(sequence: int) -> str:
+    return f"{sequence}.0"
+
+
+def write_package(layout: Layout, topology: Topology, org: Org, sequence: int = 1) -> str:
     """Write the org's package beside its chaincode TLS material; returns the package id."""
     tls_ca = (layout.chaincode_dir(org) / "tls" / "ca.crt").read_bytes()
-    label = f"{topology.chaincode}_{org.name.lower()}"
+    label = package_label(topology, org, sequence)
     package, package_id = package_ccaas(label, topology.chaincode_endpoint(org), tls_ca)
     (layout.chaincode_dir(org) / "package.tgz").write_bytes(package)
     return package_id
@@ -81,7 +91,8 @@ def committed_sequence(layout: Layout, topology: Topology, org: Org) -> int:
 
 def approve(layout: Layout, topology: Topology, org: Org, package_id: str, sequence: int) -> None:
     _peer(layout, org, "approveformyorg", "--channelID", topology.channel,
-          "--name", topology.chaincode, "--version", "1.0", "--sequence", str(sequence),
+          "--name", topology.chaincode, "--version", version(sequence),
+          "--sequence", str(sequence),
           "--package-id", package_id, *_orderer_args(layout, topology))
 
 
@@ -91,7 +102,8 @@ def commit(layout: Layout, topology: Topology, sequence: int) -> None:
         peers += ["--peerAddresses", org.peer_address,
                   "--tlsRootCertFiles", str(layout.peer_tls_ca(org))]
     _peer(layout, topology.org_list[0], "commit", "--channelID", topology.channel,
-          "--name", topology.chaincode, "--version", "1.0", "--sequence", str(sequence),
+          "--name", topology.chaincode, "--version", version(sequence),
+          "--sequence", str(sequence),
           *_orderer_args(layout, topology), *peers)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +54,56 @@ def generate_crypto(topology: Topology, crypto: Path) -> None:
     run([str(fabric_bin("cryptogen")), "generate", f"--config={config}", f"--output={crypto}"])
 
 
+def generate_org_crypto(topology: Topology, crypto: Path, org: Org) -> None:
+    """Run cryptogen for one more org (one joining a running network)."""
+    spec = crypto_config(topology)["PeerOrgs"][0] | {"Name": org.name, "Domain": org.domain}
+    config = crypto.parent / f"crypto-config-{org.name.lower()}.yaml"
+    config.write_text(yaml.safe_dump({"PeerOrgs": [spec]}, sort_keys=False))
+    run([str(fabric_bin("cryptogen")), "generate", f"--config={config}", f"--output={crypto}"])
+
+
 def _signature(rule: str) -> dict[str, str]:
     return {"Type": "Signature", "Rule": rule}
 
 
 def _implicit(rule: str) -> dict[str, str]:
     return {"Type": "ImplicitMeta", "Rule": rule}
+
+
+def application_org(topology: Topology, crypto: Path, org: Org) -> dict[str, Any]:
+    """An application organisation as configtx.yaml defines it: MSP, policies, anchor peer."""
+    m = org.msp_id
+    return {
+        "Name": m, "ID": m, "MSPDir": str(org_dir(crypto, org) / "msp"),
+        "Policies": {
+            "Readers": _signature(f"OR('{m}.admin', '{m}.peer', '{m}.client')"),
+            "Writers": _signature(f"OR('{m}.admin', '{m}.client')"),
+            "Admins": _signature(f"OR('{m}.admin')"),
+            "Endorsement": _signature(f"OR('{m}.peer')"),
+        },
+        "AnchorPeers": [dict(zip(("Host", "Port"), topology.peer_endpoint(org), strict=True))],
+    }
+
+
+def org_definition(topology: Topology, crypto: Path, org: Org) -> dict[str, Any]:
+    """The org's config group (JSON, as configtxlator writes it), made by configtxgen -printOrg
+    from its MSP folder, with its anchor peer (which -printOrg leaves out)."""
+    with tempfile.TemporaryDirectory(prefix="fedfabric-org-") as tmp:
+        definition = application_org(topology, crypto, org)
+        (Path(tmp) / "configtx.yaml").write_text(_dump({"Organizations": [definition]}))
+        out = run([str(fabric_bin("configtxgen")), "-configPath", tmp, "-printOrg", org.msp_id])
+    group: dict[str, Any] = json.loads(out)
+    host, port = topology.peer_endpoint(org)
+    group["values"]["AnchorPeers"] = {"mod_policy": "Admins", "version": "0", "value": {
+        "anchor_peers": [{"host": host, "port": port}]}}
+    group["values"].pop("Endpoints", None)
+    return group
+
+
+def _dump(data: dict[str, Any]) -> str:
+    dumper = yaml.SafeDumper
+    dumper.ignore_aliases = lambda *args: True  # type: ignore[method-assign]
+    return yaml.dump(data, Dumper=dumper, sort_keys=False)
 
 
 def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
@@ -72,20 +118,7 @@ def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
         "OrdererEndpoints": [":".join(map(str, topology.orderer_endpoint(o)))
                              for o in topology.orderer_list],
     }
-    orgs = []
-    for org in topology.org_list:
-        m = org.msp_id
-        orgs.append({
-            "Name": m, "ID": m, "MSPDir": str(org_dir(crypto, org) / "msp"),
-            "Policies": {
-                "Readers": _signature(f"OR('{m}.admin', '{m}.peer', '{m}.client')"),
-                "Writers": _signature(f"OR('{m}.admin', '{m}.client')"),
-                "Admins": _signature(f"OR('{m}.admin')"),
-                "Endorsement": _signature(f"OR('{m}.peer')"),
-            },
-            "AnchorPeers": [dict(zip(("Host", "Port"), topology.peer_endpoint(org),
-                                     strict=True))],
-        })
+    orgs = [application_org(topology, crypto, org) for org in topology.org_list]
     consenters = []
     for o in topology.orderer_list:
         tls = orderer_org_dir(crypto) / "orderers" / o.name / "tls" / "server.crt"
@@ -127,11 +160,7 @@ def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
 def generate_genesis_block(topology: Topology, crypto: Path, out: Path) -> None:
     """Write configtx.yaml beside the block and have configtxgen make the channel's first block."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    dumper = yaml.SafeDumper
-    dumper.ignore_aliases = lambda *args: True  # type: ignore[method-assign]
-    (out.parent / "configtx.yaml").write_text(
-        yaml.dump(configtx(topology, crypto), Dumper=dumper, sort_keys=False)
-    )
+    (out.parent / "configtx.yaml").write_text(_dump(configtx(topology, crypto)))
     run([str(fabric_bin("configtxgen")), "-configPath", str(out.parent), "-profile", PROFILE,
          "-channelID", topology.channel, "-outputBlock", str(out)])
 

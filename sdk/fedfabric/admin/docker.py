@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from fedfabric.admin import ca
 from fedfabric.admin.errors import AdminError
 from fedfabric.admin.fabric import (
     BUILDER_DIR,
@@ -33,11 +35,12 @@ from fedfabric.admin.fabric import (
     TOOLS,
     chaincode_binary,
     fabric_bin,
+    fabric_ca_bin,
     source_dir,
 )
 from fedfabric.admin.launcher import NativeNetwork, core_yaml
 from fedfabric.admin.progress import Progress, SilentProgress
-from fedfabric.admin.topology import CONTAINER_PORTS, HOST, Topology
+from fedfabric.admin.topology import CONTAINER_PORTS, HOST, Org, Topology
 
 MOUNT = "/fabric"  # the network directory's crypto/ and chaincode/ are mounted under here
 BUSYBOX = Path("/bin/busybox")
@@ -77,6 +80,7 @@ class Images:
     peer: str
     tools: str
     chaincode: str
+    ca: str = ""  # built for networks whose identities come from CAs
 
 
 def _static_busybox() -> Path:
@@ -119,8 +123,8 @@ def _build(name: str, files: dict[str, Path | bytes]) -> str:
     return tag
 
 
-def build_images() -> Images:
-    """The four images, built from the cached Fabric binaries and the chaincode service."""
+def build_images(with_ca: bool = False) -> Images:
+    """The images, built from the cached Fabric (and Fabric CA) binaries and the chaincode."""
     busybox = _static_busybox()
     core = core_yaml("/opt/ccaas_builder").encode()
     builder = {f"builder/{p.name}": p for p in sorted(BUILDER_DIR.iterdir())}
@@ -133,12 +137,19 @@ def build_images() -> Images:
         tools=_build("tools", {"busybox": busybox, "core.yaml": core,
                                **{f"bin/{t}": fabric_bin(t) for t in TOOLS if t != "orderer"}}),
         chaincode=_build("chaincode", {"fedfabric-cc": chaincode_binary()}),
+        ca=_build("ca", {"busybox": busybox, "fabric-ca-server": fabric_ca_bin(
+            "fabric-ca-server")}) if with_ca else "",
     )
 
 
 def compose(topology: Topology, root: str, images: Images, packages: dict[str, str],
-            project: str) -> dict[str, Any]:
-    """The compose file of a topology; root is where the network directory is on the host."""
+            project: str, cas: list[ca.CA] | None = None) -> dict[str, Any]:
+    """The compose file of a topology; root is where the network directory is on the host.
+
+    Each node mounts only its own material (read-only): an orderer or peer its node folder,
+    a chaincode service its TLS folder, a CA its home. An org without a package (yet) has no
+    chaincode service; cas are the CAs to run (a CA network's, see NativeNetwork._cas).
+    """
     ops = CONTAINER_PORTS["operations"]
     orderer_dir = f"{MOUNT}/crypto/ordererOrganizations/example.com/orderers"
     services: dict[str, Any] = {}
@@ -155,7 +166,17 @@ def compose(topology: Topology, root: str, images: Images, packages: dict[str, s
                           "volumes": vols, "networks": ["fabric"],
                           "restart": "unless-stopped"}
 
-    crypto = f"{root}/crypto:{MOUNT}/crypto:ro"
+    def own(path: str) -> str:
+        """A node's own folder under crypto/, mounted read-only at the same place."""
+        return f"{root}/crypto/{path}:{MOUNT}/crypto/{path}:ro"
+
+    for c in cas or []:
+        service(c.name, images.ca, {"FABRIC_CA_SERVER_HOME": "/fabric-ca"},
+                [f"{HOST}:{c.port}:{CONTAINER_PORTS['ca']}",
+                 f"{HOST}:{c.operations_port}:{ops}"],
+                [f"{root}/ca/{c.domain}/server:/fabric-ca"])
+        services[c.name]["command"] = ca.server_args(
+            c.name, "0.0.0.0", CONTAINER_PORTS["ca"], f"0.0.0.0:{ops}")
     for o in topology.orderer_list:
         tls = f"{orderer_dir}/{o.name}/tls"
         service(o.name, images.orderer, {
@@ -184,7 +205,9 @@ def compose(topology: Topology, root: str, images: Images, packages: dict[str, s
             "ORDERER_METRICS_PROVIDER": "prometheus",
         }, [f"{HOST}:{o.port}:{CONTAINER_PORTS['orderer']}",
             f"{HOST}:{o.admin_port}:{CONTAINER_PORTS['orderer_admin']}",
-            f"{HOST}:{o.operations_port}:{ops}"], [crypto], "/var/hyperledger/production")
+            f"{HOST}:{o.operations_port}:{ops}"],
+            [own(f"ordererOrganizations/example.com/orderers/{o.name}")],
+            "/var/hyperledger/production")
     for org in topology.org_list:
         node = f"{MOUNT}/crypto/peerOrganizations/{org.domain}/peers/{org.peer_name}"
         address = f"{org.peer_name}:{CONTAINER_PORTS['peer']}"
@@ -207,7 +230,11 @@ def compose(topology: Topology, root: str, images: Images, packages: dict[str, s
             "CORE_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ops}",
             "CORE_METRICS_PROVIDER": "prometheus",
         }, [f"{HOST}:{org.peer_port}:{CONTAINER_PORTS['peer']}",
-            f"{HOST}:{org.operations_port}:{ops}"], [crypto], "/var/hyperledger/production")
+            f"{HOST}:{org.operations_port}:{ops}"],
+            [own(f"peerOrganizations/{org.domain}/peers/{org.peer_name}")],
+            "/var/hyperledger/production")
+        if org.msp_id not in packages:
+            continue
         cc = f"chaincode.{org.domain}"
         service(cc, images.chaincode, {
             "CHAINCODE_ID": packages[org.msp_id],
@@ -250,24 +277,57 @@ class DockerNetwork(NativeNetwork):
             topology = Topology(runtime="docker")
         super().up(topology, progress)
 
-    def _start_orderers(self, topo: Topology) -> None:
-        images = build_images()
-        spec = compose(topo, str(self.layout.root), images, self._state()["packages"],
-                       self.project)
+    def _write_compose(self, topo: Topology, packages: dict[str, str] | None = None) -> None:
+        """(Re)write the compose file for topo: every member's nodes, CAs of joining orgs."""
+        if packages is None:
+            packages = self._state()["packages"] if self.exists else {}
+        images = build_images(with_ca=topo.crypto == "ca")
+        spec = compose(topo, str(self.layout.root), images, packages, self.project,
+                       self._cas(topo))
         self.compose_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    def _start_cas(self, cas: list[ca.CA], topo: Topology | None = None) -> None:
+        topo = topo or self.topology
+        self._write_compose(topo)
+        self._compose("up", "-d", "--no-recreate", *[c.name for c in cas])
+        for c in cas:
+            self._wait_healthy(c.name, c.operations_port)
+
+    def _start_orderers(self, topo: Topology) -> None:
+        self._write_compose(topo)
         self._compose("up", "-d", "--no-recreate", *[o.name for o in topo.orderer_list])
         for o in topo.orderer_list:
             self._wait_healthy(o.name, o.operations_port)
 
     def _start_peers(self, topo: Topology) -> None:
+        self._write_compose(topo)
         self._compose("up", "-d", "--no-recreate", *[o.peer_name for o in topo.org_list])
         for org in topo.org_list:
             self._wait_healthy(org.peer_name, org.operations_port)
 
     def _start_chaincode(self, topo: Topology, binary: Path, packages: dict[str, str]) -> None:
+        self._write_compose(topo, packages)
         self._compose("up", "-d", *[self._cc_name(o) for o in topo.org_list])
         for org in topo.org_list:
             self._wait_port(self._cc_name(org), org.ccaas_port)
+
+    def stop_nodes(self, names: list[str]) -> list[str]:
+        """Remove these nodes' containers (their volumes stay); returns those that ran."""
+        running = [n for n in names if self._running(n) is not None]
+        self._remove_containers(names)
+        return running
+
+    def _remove_containers(self, names: list[str]) -> None:
+        for name in names:
+            with contextlib.suppress(AdminError):
+                docker("rm", "-f", self.container(name), timeout=60)
+
+    def org_material(self, org: Org) -> list[str]:
+        """What the org's containers mount from the host (for tests and audits)."""
+        spec = yaml.safe_load(self.compose_file.read_text())
+        names = [n for n in spec["services"] if org.domain in n]
+        return sorted({v for n in names for v in spec["services"][n]["volumes"]
+                       if v.startswith("/")})
 
     def _stop_all(self, topo: Topology, p: Progress) -> list[str]:
         running = [n.name for n in self.status() if n.running]

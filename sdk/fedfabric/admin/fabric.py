@@ -14,6 +14,9 @@ FABRIC_VERSION = "2.5.9"
 FABRIC_PSEUDO = "v1.4.0-rc1.0.20240618194258-7c3876255bf0"
 TOOLS = ("peer", "orderer", "configtxgen", "cryptogen", "osnadmin", "configtxlator")
 BUILDER_DIR = Path(__file__).with_name("builder")
+# Keep in step with network/build-fabric-ca.sh (a unit test checks).
+FABRIC_CA_VERSION = "1.5.15"
+CA_TOOLS = ("fabric-ca-server", "fabric-ca-client")
 
 
 def cache_dir() -> Path:
@@ -52,6 +55,21 @@ def ensure_fabric() -> Path:
         if result.returncode != 0:
             raise AdminError(f"building Fabric {FABRIC_VERSION} failed:\n{result.stderr[-3000:]}")
     return fabric_home() / "bin"
+
+
+def fabric_ca_bin(tool: str) -> Path:
+    return cache_dir() / f"fabric-ca-{FABRIC_CA_VERSION}" / "bin" / tool
+
+
+def ensure_fabric_ca() -> Path:
+    """Build or reuse the pinned Fabric CA binaries (network/build-fabric-ca.sh)."""
+    if any(not fabric_ca_bin(t).is_file() for t in CA_TOOLS):
+        script = source_dir() / "network" / "build-fabric-ca.sh"
+        result = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AdminError(f"building Fabric CA {FABRIC_CA_VERSION} failed:\n"
+                             f"{result.stderr[-3000:]}")
+    return fabric_ca_bin(CA_TOOLS[0]).parent
 
 
 def chaincode_binary() -> Path:

@@ -23,19 +23,21 @@ from typing import Any
 
 import yaml
 
-from fedfabric.admin import chaincode, channel, crypto, health, process
+from fedfabric.admin import ca, chaincode, channel, crypto, health, ports, process
 from fedfabric.admin.errors import AdminError, StepFailed
 from fedfabric.admin.fabric import (
     BUILDER_DIR,
+    FABRIC_CA_VERSION,
     FABRIC_VERSION,
     chaincode_binary,
     ensure_fabric,
+    ensure_fabric_ca,
     fabric_sample_config,
 )
 from fedfabric.admin.layout import Layout
 from fedfabric.admin.nodes import chaincode_command, orderer_command, peer_command
 from fedfabric.admin.progress import Progress, SilentProgress
-from fedfabric.admin.topology import Org, Topology
+from fedfabric.admin.topology import HOST, Org, Topology
 
 START_TIMEOUT = 60.0
 
@@ -48,13 +50,15 @@ def core_yaml(builder: Path | str) -> str:
         "name": "ccaas_builder", "path": str(builder),
         "propagateEnvironment": ["CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"]}]
     return str(yaml.safe_dump(core, sort_keys=False))
+
+
 SEQUENCE = 1
 
 
 @dataclass(frozen=True)
 class NodeStatus:
     name: str
-    kind: str  # orderer | peer | chaincode
+    kind: str  # orderer | peer | chaincode | ca
     org: str
     address: str
     pid: int | None
@@ -94,6 +98,17 @@ class NativeNetwork:
     def topology(self) -> Topology:
         return Topology.from_dict(self._state()["topology"])
 
+    def state(self) -> dict[str, Any]:
+        """The saved state (topology, packages, sequence, pending orgs): see network.json."""
+        return self._state()
+
+    def update_state(self, **changes: Any) -> None:
+        """Save some keys of the state (a Topology is saved as its dict)."""
+        state = self._state()
+        for key, value in changes.items():
+            state[key] = value.to_dict() if isinstance(value, Topology) else value
+        self._save(state)
+
     # ---- up ----------------------------------------------------------------------------------
     def up(self, topology: Topology | None = None, progress: Progress | None = None) -> None:
         """Create the network, or resume it with its ledgers when it exists.
@@ -107,14 +122,22 @@ class NativeNetwork:
                 f"the network at {self.layout.root} cannot change ({changes}): "
                 "run `fedfabric network down --purge` first, or leave the options out to resume it"
             )
+        wanted = self.topology if self.exists else topology or Topology()
+        self._check_ports(wanted)
         with p.step(f"Fabric {FABRIC_VERSION} binaries"):
             ensure_fabric()
+        if wanted.crypto == "ca":
+            with p.step(f"Fabric CA {FABRIC_CA_VERSION} binaries"):
+                ensure_fabric_ca()
         with p.step("chaincode service binary"):
             binary = chaincode_binary()
         if self.exists:
             p.note(f"resuming the network at {self.layout.root}")
+            if wanted.crypto == "ca":
+                with p.step("start the certificate authorities"):
+                    self._start_cas(self._cas())
         else:
-            self._create(topology or Topology(), p)
+            self._create(wanted, p)
         topo = self.topology
         state = self._state()
 
@@ -123,9 +146,9 @@ class NativeNetwork:
         with p.step(f"start {topo.orgs} peer(s)"):
             self._start_peers(topo)
         with p.step(f"orderers join channel {topo.channel}"):
-            for o in topo.orderer_list:
-                self._at(o.name, "channel join",
-                         partial(channel.join_orderer, self.layout, o, topo.channel))
+            for o in topo.orderer_list:  # a restarted orderer's admin API may lag its health
+                self._at(o.name, "channel join", partial(self._poll, partial(
+                    channel.join_orderer, self.layout, o, topo.channel), 30.0))
             self._wait_for_leader(topo)
         with p.step(f"peers join channel {topo.channel}"):
             for org in topo.org_list:
@@ -139,20 +162,89 @@ class NativeNetwork:
         with p.step("start chaincode services"):
             self._start_chaincode(topo, binary, packages)
         first = topo.org_list[0]
-        if chaincode.committed_sequence(self.layout, topo, first) < SEQUENCE:
+        sequence = self.sequence
+        if chaincode.committed_sequence(self.layout, topo, first) < sequence:
             with p.step("approve the chaincode definition in every org"):
                 for org in topo.org_list:
                     self._at(org.peer_name, "approve", partial(
-                        chaincode.approve, self.layout, topo, org, packages[org.msp_id], SEQUENCE))
+                        chaincode.approve, self.layout, topo, org, packages[org.msp_id],
+                        sequence))
             with p.step("commit the chaincode definition"):
                 self._at(first.peer_name, "commit",
-                         partial(chaincode.commit, self.layout, topo, SEQUENCE))
+                         partial(chaincode.commit, self.layout, topo, sequence))
         with p.step("check the chaincode answers on every peer"):
             for org in topo.org_list:
-                self._at(self._cc_name(org), "chaincode query", partial(
-                    self._poll, partial(chaincode.query_metadata, self.layout, topo, org), 30.0))
+                self.wait_chaincode(org)
+        with p.step("wait until the peers know each other (gossip)"):
+            self._wait_for_gossip(topo)
+
+    @property
+    def sequence(self) -> int:
+        """The chaincode definition's sequence this network has committed (or is to commit)."""
+        return int(self._state().get("sequence", SEQUENCE))
+
+    def wait_chaincode(self, org: Org, timeout: float = 30.0) -> None:
+        """Poll (bounded) until the chaincode answers through the org's peer."""
+        self._at(self._cc_name(org), "chaincode query", partial(
+            self._poll, partial(chaincode.query_metadata, self.layout, self.topology, org),
+            timeout))
+
+    def _check_ports(self, topo: Topology) -> None:
+        """Every port of a node that is not running must be free, before anything starts."""
+        if not self.exists:
+            ports.check_free(topo.ports())
+            return
+        for name, node_ports in self._node_ports(topo).items():
+            if self._running(name) is None:
+                ports.check_free(node_ports)
+
+    def _node_ports(self, topo: Topology) -> dict[str, list[int]]:
+        nodes = {o.name: [o.port, o.admin_port, o.operations_port] for o in topo.orderer_list}
+        for org in topo.org_list:
+            nodes[org.peer_name] = [org.peer_port, org.chaincode_port, org.operations_port]
+            nodes[self._cc_name(org)] = [org.ccaas_port]
+        for c in self._cas(topo):
+            nodes[c.name] = [c.port, c.operations_port]
+        return nodes
 
     # ---- starting nodes: processes here, containers in DockerNetwork ---------------------------
+    def _cas(self, topo: Topology | None = None) -> list[ca.CA]:
+        """The CAs of a CA network: the orderer org's, every member's and every joining org's."""
+        topo = topo or self.topology
+        if topo.crypto != "ca":
+            return []
+        orgs = [*topo.org_list, *self.pending_orgs(topo)]
+        unique = [o for i, o in enumerate(orgs) if o not in orgs[:i]]
+        return [ca.orderer_ca(self.layout, topo), *[ca.org_ca(self.layout, o) for o in unique]]
+
+    def pending_orgs(self, topo: Topology | None = None) -> list[Org]:
+        """Organisations prepared to join (material made, CA running) but not members yet."""
+        topo = topo or self.topology
+        numbers = self._state().get("pending", []) if self.exists else []
+        return [Org(n, topo.base_port) for n in numbers]
+
+    def _start_cas(self, cas: list[ca.CA], topo: Topology | None = None) -> None:
+        for c in cas:
+            cmd, env = ca.server_command(c)
+            self._start(c.name, cmd, env)
+        for c in cas:
+            self._wait_healthy(c.name, c.operations_port)
+
+    def start_cas(self, cas: list[ca.CA], topo: Topology | None = None) -> None:
+        self._start_cas(cas, topo)
+
+    def start_peers(self, topo: Topology) -> None:
+        """Start the peers of topo that are not running (an org joining: its peer)."""
+        self._start_peers(topo)
+
+    def start_chaincode(self, topo: Topology, packages: dict[str, str],
+                        restart: bool = False) -> None:
+        """Start the chaincode services of topo that are not running; restart=True restarts
+        them all (a new package id or binary)."""
+        if restart:
+            self.stop_nodes([self._cc_name(o) for o in topo.org_list])
+        self._start_chaincode(topo, chaincode_binary(), packages)
+
     def _start_orderers(self, topo: Topology) -> None:
         for o in topo.orderer_list:
             cmd, env = orderer_command(self.layout, o)
@@ -179,25 +271,51 @@ class NativeNetwork:
         if root.exists() and any(root.iterdir()):
             raise AdminError(f"{root} is not empty and holds no network: choose another directory")
         root.mkdir(parents=True, exist_ok=True)
+        cas = self._cas(topo)
         try:
             with p.step("write node configuration"):
                 self._write_config()
-            with p.step(f"generate crypto material for {topo.orgs} org(s) and the orderers"):
-                crypto.generate_crypto(topo, self.layout.crypto)
+            if cas:
+                with p.step(f"start {len(cas)} certificate authorities"):
+                    for c in cas:
+                        ca.init_server(c)
+                    self._start_cas(cas, topo)
+                with p.step(f"enrol the identities of {topo.orgs} org(s) and the orderers "
+                            "from their CAs"):
+                    ca.bootstrap_orderer_org(self.layout, topo)
+                    for org in topo.org_list:
+                        ca.bootstrap_org(self.layout, org)
+            else:
+                with p.step(f"generate crypto material for {topo.orgs} org(s) and the orderers"):
+                    crypto.generate_crypto(topo, self.layout.crypto)
             with p.step(f"generate the genesis block of channel {topo.channel}"):
                 crypto.generate_genesis_block(
                     topo, self.layout.crypto, self.layout.genesis_block(topo.channel))
             with p.step("package the chaincode service for every org"):
                 packages = {}
                 for org in topo.org_list:
-                    crypto.issue_chaincode_tls(
-                        self.layout.crypto, org, self.layout.chaincode_dir(org) / "tls")
-                    packages[org.msp_id] = chaincode.write_package(self.layout, topo, org)
+                    packages[org.msp_id] = self.make_package(topo, org)
         except BaseException:
-            shutil.rmtree(root, ignore_errors=True)  # nothing half-made is left to resume
+            for c in cas:  # nothing half-made is left to resume, and nothing left running
+                process.stop(self.layout.pid(c.name))
+            self._remove_containers([c.name for c in cas])
+            shutil.rmtree(root, ignore_errors=True)
             raise
         self._save({"topology": topo.to_dict(), "fabric_version": FABRIC_VERSION,
-                    "packages": packages})
+                    "packages": packages, "sequence": SEQUENCE})
+
+    def make_package(self, topo: Topology, org: Org, sequence: int = SEQUENCE) -> str:
+        """The org's chaincode TLS certificate (first time) and CCaaS package; its id."""
+        tls = self.layout.chaincode_dir(org) / "tls"
+        if not (tls / "server.crt").is_file():
+            if topo.crypto == "ca":
+                ca.issue_chaincode_tls(self.layout, org, tls)
+            else:
+                crypto.issue_chaincode_tls(self.layout.crypto, org, tls)
+        return chaincode.write_package(self.layout, topo, org, sequence)
+
+    def _remove_containers(self, names: list[str]) -> None:
+        """Containers of these nodes (the Docker launcher has some)."""
 
     def _write_config(self) -> None:
         self.layout.config.mkdir(parents=True, exist_ok=True)
@@ -227,11 +345,22 @@ class NativeNetwork:
             ("chaincode services", [self._cc_name(o) for o in topo.org_list]),
             ("peers", [o.peer_name for o in topo.org_list]),
             ("orderers", [o.name for o in topo.orderer_list]),
+            ("certificate authorities", [c.name for c in self._cas(topo)]),
         ]
         for label, names in groups:
-            with p.step(f"stop {label}"):
-                stopped += [n for n in names if process.stop(self.layout.pid(n))]
+            if names:
+                with p.step(f"stop {label}"):
+                    stopped += [n for n in names if process.stop(self.layout.pid(n))]
         return stopped
+
+    def stop_nodes(self, names: list[str]) -> list[str]:
+        """Stop some of the network's nodes (by pid); returns those that were running."""
+        return [n for n in names if process.stop(self.layout.pid(n))]
+
+    def org_nodes(self, org: Org) -> list[str]:
+        """The names of an org's nodes: chaincode service, peer, CA."""
+        names = [self._cc_name(org), org.peer_name]
+        return [*names, org.ca_name] if self.topology.crypto == "ca" else names
 
     def status(self) -> list[NodeStatus]:
         topo = self.topology
@@ -250,6 +379,10 @@ class NativeNetwork:
             out.append(self._node_status(self._cc_name(org), "chaincode", org.msp_id,
                                          org.ccaas_address, ok, "serving" if ok else
                                          "not listening", None))
+        for c in self._cas(topo):
+            ok, detail = health.healthz(c.operations_port)
+            out.append(self._node_status(c.name, "ca", c.msp_id, f"{HOST}:{c.port}", ok, detail,
+                                         None))
         return out
 
     def _node_status(self, name: str, kind: str, org: str, address: str, ok: bool, detail: str,
@@ -259,13 +392,14 @@ class NativeNetwork:
             ok, detail = False, "not running"
         return NodeStatus(name, kind, org, address, pid, ok, detail, height, self.layout.log(name))
 
-    def wait_for_block(self, block: int, timeout: float = 30.0) -> None:
-        """Poll (bounded) until every peer has committed block number `block`."""
+    def wait_for_block(self, block: int, timeout: float = 30.0,
+                       orgs: list[Org] | None = None) -> None:
+        """Poll (bounded) until every peer (or those of orgs) has committed block `block`."""
         topo = self.topology
         deadline = time.monotonic() + timeout
         while True:
             heights = [health.peer_height(o.operations_port, topo.channel) or 0
-                       for o in topo.org_list]
+                       for o in (topo.org_list if orgs is None else orgs)]
             if min(heights) > block:
                 return
             if time.monotonic() > deadline:
@@ -334,6 +468,24 @@ class NativeNetwork:
             time.sleep(0.2)
         raise StepFailed("start", name, f"not listening on port {port} after {START_TIMEOUT:.0f}s",
                          self._log(name))
+
+    def _wait_for_gossip(self, topo: Topology) -> None:
+        """Until every peer knows every other (so the gateway's discovery can find endorsers
+        for a majority), bounded."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            known = {org.peer_name: health.metric(health.metrics(org.operations_port),
+                                                  "gossip_membership_total_peers_known",
+                                                  topo.channel) or 0
+                     for org in topo.org_list}
+            if all(n >= topo.orgs - 1 for n in known.values()):
+                return
+            if time.monotonic() > deadline:
+                name = min(known, key=lambda k: known[k])
+                raise StepFailed("gossip", name, f"knows {known[name]:.0f} of the other "
+                                 f"{topo.orgs - 1} peers after {START_TIMEOUT:.0f}s",
+                                 self._log(name))
+            time.sleep(0.2)
 
     def _wait_for_leader(self, topo: Topology) -> None:
         deadline = time.monotonic() + START_TIMEOUT

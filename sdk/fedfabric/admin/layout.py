@@ -77,3 +77,21 @@ class Layout:
 
     def chaincode_dir(self, org: Org) -> Path:
         return self.root / "chaincode" / org.name.lower()
+
+    def org_msp(self, org: Org) -> Path:
+        """The org's verifying MSP: what the channel config holds for it."""
+        return org_dir(self.crypto, org) / "msp"
+
+    # certificate authorities (crypto "ca"): one per org, named by its domain
+    def ca_server(self, domain: str) -> Path:
+        """The CA server's home: its config, keys and registry (mounted into its container)."""
+        return self.root / "ca" / domain / "server"
+
+    def ca_registrar(self, domain: str) -> Path:
+        """The CA's registrar (bootstrap admin) client: its MSP, the CRLs it generates."""
+        return self.root / "ca" / domain / "registrar"
+
+    # config updates in flight
+    @property
+    def updates(self) -> Path:
+        return self.root / "updates"

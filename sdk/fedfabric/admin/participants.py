@@ -51,9 +51,10 @@ class ParticipantServices:
         """Copy the organisation's own material into its directory; returns its profile."""
         return export_org(profile, org, self.org_dir(org) / "fabric")
 
-    def arguments(self, org: str, app: Path, data: Path, store: Path,
+    def arguments(self, org: str, app: Path, data: Path, store: list[str],
                   profile: Path | None = None) -> list[str]:
-        return ["--org", org, "--app", str(app), "--data", str(data), "--store", str(store),
+        """The service's options; store: its store options (--store URL, ...)."""
+        return ["--org", org, "--app", str(app), "--data", str(data), *store,
                 "--state", str(self.state(org)), "--profile", str(profile or self.profile(org))]
 
     def _check(self, org: str) -> None:
@@ -66,9 +67,10 @@ class ParticipantServices:
     def running(self, org: str) -> bool:
         raise NotImplementedError
 
-    def start(self, org: str, app: Path, data: Path, store: Path,
+    def start(self, org: str, app: Path, data: Path, store: Path | list[str],
               extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
-        """Start the organisation's service; returns what identifies it (pid or container)."""
+        """Start the organisation's service; returns what identifies it (pid or container).
+        store: a blob store directory, or the service's store options."""
         raise NotImplementedError
 
     def kill(self, org: str) -> None:
@@ -94,11 +96,11 @@ class ParticipantProcesses(ParticipantServices):
     def running(self, org: str) -> bool:
         return self.pid(org) is not None
 
-    def start(self, org: str, app: Path, data: Path, store: Path,
+    def start(self, org: str, app: Path, data: Path, store: Path | list[str],
               extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
         self._check(org)
         command = [sys.executable, "-m", "fedfabric.cli", "participant", "run",
-                   *self.arguments(org, app, data, store), *(extra or [])]
+                   *self.arguments(org, app, data, _store_args(store)), *(extra or [])]
         environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1",
                        **(env or {})}
         return str(process.start(command, environment, self.log(org), self._pid_file(org),
@@ -155,7 +157,7 @@ class ParticipantContainers(ParticipantServices):
         path.write_text(json.dumps(data, indent=2))
         return path
 
-    def start(self, org: str, app: Path, data: Path, store: Path,
+    def start(self, org: str, app: Path, data: Path, store: Path | list[str],
               extra: list[str] | None = None, env: dict[str, str] | None = None) -> str:
         from fedfabric.admin.docker import docker
         from fedfabric.admin.pyimage import build_participant_image
@@ -163,17 +165,20 @@ class ParticipantContainers(ParticipantServices):
         self._check(org)
         subprocess.run(["docker", "rm", "-f", self.container(org)], capture_output=True)
         image = build_participant_image()
-        own, app, data, store = (self.org_dir(org), Path(app).resolve(), Path(data).resolve(),
-                                 Path(store).resolve())
-        store.mkdir(parents=True, exist_ok=True)
-        mounts = [f"{own}:{own}", f"{app}:{app}:ro", f"{store}:{store}"]
+        own, app, data = self.org_dir(org), Path(app).resolve(), Path(data).resolve()
+        mounts = [f"{own}:{own}", f"{app}:{app}:ro"]
+        args = _store_args(store)
+        if "://" not in args[1]:  # a local store directory is mounted at its own path
+            local = Path(args[1]).resolve()
+            local.mkdir(parents=True, exist_ok=True)
+            mounts.append(f"{local}:{local}")
         if not data.is_relative_to(own):
             mounts.append(f"{data}:{data}:ro")
         docker("run", "-d", "--name", self.container(org), "--network",
                f"{self.network.project}-fabric", "--restart", "unless-stopped",
                *[a for m in mounts for a in ("-v", m)],
                *[a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")],
-               image, *self.arguments(org, app, data, store, self._inside_profile(org)),
+               image, *self.arguments(org, app, data, args, self._inside_profile(org)),
                *(extra or []))
         return self.container(org)
 
@@ -196,6 +201,10 @@ class ParticipantContainers(ParticipantServices):
         subprocess.run(["docker", "stop", "-t", "20", self.container(org)], capture_output=True)
         subprocess.run(["docker", "rm", "-f", self.container(org)], capture_output=True)
         return True
+
+
+def _store_args(store: Path | list[str]) -> list[str]:
+    return ["--store", str(Path(store).resolve())] if isinstance(store, Path) else list(store)
 
 
 def participant_services(network: NativeNetwork, root: Path | None = None

@@ -5,20 +5,29 @@ one machine side by side. With base B:
 
 * orderer i (0-based): listen B+100+10i, admin B+101+10i, operations B+102+10i
 * peer of org j (1-based, up to MAX_ORGS): listen B+200+10j, chaincode B+201+10j, operations
-  B+202+10j, chaincode service B+203+10j
+  B+202+10j, chaincode service B+203+10j; the org's CA B+204+10j, its operations B+205+10j
+* the orderer organisation's CA: B+190, its operations B+191
+
+Organisations are numbered. `orgs` is how many the network was created with; an organisation
+added later takes the next number never used (`added`), and a removed one keeps its number
+(`removed`), so ports and names never change meaning.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 MAX_ORGS = 32  # ports up to B+200+10*32+3; what bounds it on one machine: see the README
 CHANNEL_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{0,48}$")
 HOST = "127.0.0.1"
 # Ports inside containers; the host reaches each node on its native port (published).
 CONTAINER_PORTS = {"orderer": 7050, "orderer_admin": 7053, "peer": 7051, "chaincode": 9999,
-                   "operations": 9443}
+                   "operations": 9443, "ca": 7054}
+CRYPTO_MODES = ("ca", "cryptogen")
+# The API's default stays cryptogen (fast: what the test suite's session network uses, and what
+# networks saved before CAs existed were); `fedfabric network up` defaults to --crypto ca.
+DEFAULT_CRYPTO = "cryptogen"
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,52 @@ class Org:
         return self.peer_port + 3
 
     @property
+    def ca_port(self) -> int:
+        return self.peer_port + 4
+
+    @property
+    def ca_operations_port(self) -> int:
+        return self.peer_port + 5
+
+    @property
+    def ca_name(self) -> str:
+        return f"ca.{self.domain}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """The host ports of the org's peer, chaincode service and CA."""
+        return (self.peer_port, self.chaincode_port, self.operations_port, self.ccaas_port,
+                self.ca_port, self.ca_operations_port)
+
+    @property
     def peer_address(self) -> str:
         return f"{HOST}:{self.peer_port}"
 
     @property
     def ccaas_address(self) -> str:
         return f"{HOST}:{self.ccaas_port}"
+
+
+@dataclass(frozen=True)
+class OrdererOrgCA:
+    """The orderer organisation's CA."""
+
+    base_port: int
+    domain: str = "example.com"
+    name: str = "OrdererOrg"
+    msp_id: str = "OrdererMSP"
+
+    @property
+    def ca_name(self) -> str:
+        return f"ca.{self.domain}"
+
+    @property
+    def ca_port(self) -> int:
+        return self.base_port + 190
+
+    @property
+    def ca_operations_port(self) -> int:
+        return self.base_port + 191
 
 
 @dataclass(frozen=True)
@@ -105,8 +154,13 @@ class Topology:
     base_port: int = 7000
     batch_timeout: str = "250ms"
     runtime: str = "native"  # native: processes on 127.0.0.1; docker: one container per node
+    crypto: str = DEFAULT_CRYPTO  # ca: each org's Fabric CA enrols its identities; or cryptogen
+    added: tuple[int, ...] = ()  # numbers of organisations that joined after creation
+    removed: tuple[int, ...] = ()  # numbers of organisations that left
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "added", tuple(int(n) for n in self.added))
+        object.__setattr__(self, "removed", tuple(int(n) for n in self.removed))
         if not 1 <= self.orgs <= MAX_ORGS:
             raise ValueError(f"orgs must be between 1 and {MAX_ORGS}, not {self.orgs}")
         if self.orderers not in (1, 3):
@@ -119,10 +173,65 @@ class Topology:
             raise ValueError(f"runtime must be native or docker, not {self.runtime!r}")
         if not 1024 <= self.base_port <= 65000 - 200 - 10 * (MAX_ORGS + 1):
             raise ValueError(f"base port {self.base_port} leaves no room for the node ports")
+        if self.crypto not in CRYPTO_MODES:
+            raise ValueError(f"crypto must be one of {', '.join(CRYPTO_MODES)}, "
+                             f"not {self.crypto!r}")
+        for n in self.added:
+            if not self.orgs < n <= MAX_ORGS:
+                raise ValueError(f"an added organisation's number must be between "
+                                 f"{self.orgs + 1} and {MAX_ORGS}, not {n}")
+        if len(set(self.added)) != len(self.added) or len(set(self.removed)) != len(
+                self.removed):
+            raise ValueError("an organisation is added or removed once")
+        if not set(self.removed) <= set(range(1, self.orgs + 1)) | set(self.added):
+            raise ValueError(f"removed organisations {list(self.removed)} were never members")
+        if not self.org_list:
+            raise ValueError("a network keeps at least one organisation")
+
+    @property
+    def numbers(self) -> list[int]:
+        """Every organisation number ever used, members or not."""
+        return [*range(1, self.orgs + 1), *self.added]
 
     @property
     def org_list(self) -> list[Org]:
-        return [Org(n, self.base_port) for n in range(1, self.orgs + 1)]
+        """The current member organisations."""
+        return [Org(n, self.base_port) for n in self.numbers if n not in self.removed]
+
+    @property
+    def members(self) -> int:
+        return len(self.org_list)
+
+    @property
+    def majority(self) -> int:
+        """How many member organisations a MAJORITY policy needs."""
+        return self.members // 2 + 1
+
+    def next_org(self) -> Org:
+        """The organisation a new member becomes: the next number never used."""
+        number = max(self.numbers) + 1
+        if number > MAX_ORGS:
+            raise ValueError(f"a network has at most {MAX_ORGS} organisations over its life")
+        return Org(number, self.base_port)
+
+    def with_added(self, org: Org) -> Topology:
+        return replace(self, added=(*self.added, org.number))
+
+    def with_removed(self, org: Org) -> Topology:
+        return replace(self, removed=(*self.removed, org.number))
+
+    @property
+    def orderer_ca(self) -> OrdererOrgCA:
+        return OrdererOrgCA(self.base_port)
+
+    def ports(self) -> list[int]:
+        """Every host port the network's nodes listen on."""
+        ports = [p for o in self.orderer_list for p in (o.port, o.admin_port, o.operations_port)]
+        for org in self.org_list:
+            ports += org.ports if self.crypto == "ca" else org.ports[:4]
+        if self.crypto == "ca":
+            ports += [self.orderer_ca.ca_port, self.orderer_ca.ca_operations_port]
+        return ports
 
     @property
     def orderer_list(self) -> list[Orderer]:
@@ -146,7 +255,7 @@ class Topology:
         return org.ccaas_address
 
     def org(self, name: str) -> Org:
-        """An org by name ("Org2", "org2") or MSP id ("Org2MSP")."""
+        """A member org by name ("Org2", "org2") or MSP id ("Org2MSP")."""
         for org in self.org_list:
             if name.lower() in (org.name.lower(), org.msp_id.lower()):
                 return org
@@ -164,4 +273,8 @@ class Topology:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Topology:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
+        values = {k: v for k, v in data.items() if k in known}
+        values.setdefault("crypto", "cryptogen")  # saved before CAs existed
+        for key in ("added", "removed"):
+            values[key] = tuple(values.get(key) or ())  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]

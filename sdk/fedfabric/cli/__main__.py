@@ -1,3 +1,3 @@
-from fedfabric.cli import app
+from fedfabric.cli import main
 
-app()
+main()

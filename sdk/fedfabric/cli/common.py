@@ -19,6 +19,7 @@ from rich.text import Text
 
 from fedfabric.admin.layout import default_network_dir
 from fedfabric.gateway import ConnectionProfile
+from fedfabric.store import Store
 
 console = Console()
 err = Console(stderr=True)
@@ -38,6 +39,15 @@ ProfileOption = Annotated[Path | None, typer.Option(
     "--profile", envvar="FEDFABRIC_PROFILE",
     help="A JSON connection profile (instead of --dir).")]
 OrgOption = Annotated[str, typer.Option("--org", "-o", help="Act as this organisation.")]
+StoreOption = Annotated[str | None, typer.Option(
+    "--store", envvar="FEDFABRIC_STORE", help="The blob store: a directory, file:///path or "
+    "s3://bucket/prefix (with S3, your organisation's prefix) [default: <network>/blobs].")]
+StoreEndpointOption = Annotated[str | None, typer.Option(
+    "--store-endpoint", envvar="AWS_ENDPOINT_URL", help="The S3 endpoint URL (else from the "
+    "AWS environment or profile).")]
+StoreCredentialsOption = Annotated[Path | None, typer.Option(
+    "--store-credentials", envvar="FEDFABRIC_STORE_CREDENTIALS", help="A JSON file with url, "
+    "endpoint, access_key and secret_key: what `fedfabric store up` writes per organisation.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -51,6 +61,29 @@ def load_profile(dir: Path | None, profile: Path | None) -> ConnectionProfile:
     try:
         return load(profile, network_dir(dir))
     except AdminError as e:
+        raise fail(str(e), 2) from e
+
+
+def open_store_option(store: str | None, endpoint: str | None, credentials: Path | None,
+                      dir: Path | None) -> Store:
+    """The store the options name (a credentials file may name it), else <network>/blobs; a
+    bad URL, unknown bucket or refused credentials end the command with exit code 2."""
+    from fedfabric.store import LocalStore, StoreError, open_store
+
+    try:
+        if credentials is not None:
+            try:
+                given = json.loads(Path(credentials).read_text())
+                key, secret = str(given["access_key"]), str(given["secret_key"])
+            except (OSError, ValueError, KeyError) as e:
+                raise StoreError(f"{credentials} is not a store credentials file: {e}") from e
+            return open_store(store or str(given.get("url", "")),
+                              endpoint or given.get("endpoint"), access_key=key,
+                              secret_key=secret)
+        if store is not None:
+            return open_store(store, endpoint)
+        return LocalStore(network_dir(dir) / "blobs")
+    except StoreError as e:
         raise fail(str(e), 2) from e
 
 

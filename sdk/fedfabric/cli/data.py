@@ -13,35 +13,39 @@ from fedfabric.cli.common import (
     JsonOption,
     OrgOption,
     ProfileOption,
+    StoreCredentialsOption,
+    StoreEndpointOption,
+    StoreOption,
     as_json,
     console,
     fail,
     fields,
     network_dir,
+    open_store_option,
+    safe,
     table,
 )
 from fedfabric.cli.ledger import ledger_as
 from fedfabric.data import DataSharing, org_key, publish_key
 from fedfabric.ledger import Ledger
-from fedfabric.store import LocalStore, StoreError
+from fedfabric.store import StoreError
 
 data_app = typer.Typer(no_args_is_help=True, help="Share encrypted datasets under chain rules. "
                        "Revocation stops future fetches; a copy already fetched cannot be "
                        "recalled.")
 APPS = {"data": data_app}
 
-StoreOption = Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")]
 KeysOption = Annotated[Path | None, typer.Option(help="Organisation keys [default: "
                                                  "<network>/orgkeys].")]
 Purpose = Annotated[str, typer.Option("--purpose", "-p", help="training, inference or read.")]
 
 
-def _sharing(org: str, user: str, dir: Path | None, profile: Path | None, store: Path | None,
-             keys: Path | None, ledger: Ledger) -> DataSharing:
+def _sharing(org: str, dir: Path | None, store: str | None, endpoint: str | None,
+             credentials: Path | None, keys: Path | None, ledger: Ledger) -> DataSharing:
     root = network_dir(dir)
     msp = f"{org}MSP" if not org.endswith("MSP") else org
     key = org_key(keys or root / "orgkeys", msp)
-    return DataSharing(ledger, LocalStore(store or root / "blobs"), msp, key)
+    return DataSharing(ledger, open_store_option(store, endpoint, credentials, dir), msp, key)
 
 
 @data_app.command("share")
@@ -50,13 +54,14 @@ def data_share(
     rows: Annotated[int, typer.Option(help="Number of records.")] = 0,
     org: OrgOption = "Org1", user: Annotated[str, typer.Option("--user", "-u")] = "Admin",
     dir: DirOption = None, profile: ProfileOption = None, store: StoreOption = None,
+    store_endpoint: StoreEndpointOption = None, store_credentials: StoreCredentialsOption = None,
     keys: KeysOption = None, output_json: JsonOption = False,
 ) -> None:
     """Encrypt a file, store the ciphertext, register the dataset (your org owns it)."""
     if not source.is_file():
         raise typer.BadParameter(f"{source} is not a file")
     with ledger_as(org, user, dir, profile) as ledger:
-        sharing = _sharing(org, user, dir, profile, store, keys, ledger)
+        sharing = _sharing(org, dir, store, store_endpoint, store_credentials, keys, ledger)
         publish_key(ledger, sharing.msp_id, sharing.key)
         d = sharing.share(source, dataset_id, name, {"file": source.name}, rows)
     print(as_json(d)) if output_json else console.print(fields("dataset shared", d))
@@ -69,7 +74,7 @@ def data_publish_key(
 ) -> None:
     """Publish your organisation's X25519 key, so that datasets can be granted to it."""
     with ledger_as(org, user, dir, profile) as ledger:
-        sharing = _sharing(org, user, dir, profile, None, keys, ledger)
+        sharing = _sharing(org, dir, None, None, None, keys, ledger)
         publish_key(ledger, sharing.msp_id, sharing.key)
     console.print(f"{sharing.msp_id}'s key is published")
 
@@ -80,12 +85,13 @@ def data_grant(
     purpose: Purpose = "read", days: Annotated[float, typer.Option()] = 30.0,
     org: OrgOption = "Org1", user: Annotated[str, typer.Option("--user", "-u")] = "Admin",
     dir: DirOption = None, profile: ProfileOption = None, store: StoreOption = None,
+    store_endpoint: StoreEndpointOption = None, store_credentials: StoreCredentialsOption = None,
     keys: KeysOption = None, output_json: JsonOption = False,
 ) -> None:
     """Wrap the data key to the grantee's published key and record the grant."""
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
     with ledger_as(org, user, dir, profile) as ledger:
-        g = _sharing(org, user, dir, profile, store, keys, ledger).grant(
+        g = _sharing(org, dir, store, store_endpoint, store_credentials, keys, ledger).grant(
             dataset_id, grantee, purpose, expires)
     print(as_json(g)) if output_json else console.print(fields("grant recorded", g))
 
@@ -95,16 +101,18 @@ def data_fetch(
     dataset_id: str, dest: Path, purpose: Purpose = "read",
     org: OrgOption = "Org2", user: Annotated[str, typer.Option("--user", "-u")] = "User1",
     dir: DirOption = None, profile: ProfileOption = None, store: StoreOption = None,
+    store_endpoint: StoreEndpointOption = None, store_credentials: StoreCredentialsOption = None,
     keys: KeysOption = None,
 ) -> None:
     """Fetch and decrypt a dataset you may use; the access is recorded on chain."""
     with ledger_as(org, user, dir, profile) as ledger:
-        sharing = _sharing(org, user, dir, profile, store, keys, ledger)
+        sharing = _sharing(org, dir, store, store_endpoint, store_credentials, keys, ledger)
         try:
             entry = sharing.fetch(dataset_id, dest, purpose)
         except StoreError as e:
             raise fail(str(e)) from e
-    console.print(f"{dataset_id} decrypted into {dest} (access recorded in tx {entry.tx_id})")
+    console.print(f"{safe(dataset_id)} decrypted into {safe(dest)} (access recorded in tx "
+                  f"{safe(entry.tx_id)})")
 
 
 @data_app.command("revoke")
@@ -117,7 +125,7 @@ def data_revoke(
     """Stop future fetches by the grantee (a copy already fetched cannot be recalled)."""
     with ledger_as(org, user, dir, profile) as ledger:
         ledger.datasets.revoke(dataset_id, grantee, purpose)
-    console.print(f"{grantee}'s {purpose} grant on {dataset_id} revoked")
+    console.print(f"{safe(grantee)}'s {safe(purpose)} grant on {safe(dataset_id)} revoked")
 
 
 @data_app.command("log")

@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from fedfabric.cli.common import DirOption, ProfileOption, console, fail, load_profile, network_dir
+from fedfabric.cli.common import (
+    DirOption,
+    ProfileOption,
+    StoreCredentialsOption,
+    StoreEndpointOption,
+    StoreOption,
+    console,
+    fail,
+    load_profile,
+    open_store_option,
+)
 
 train_app = typer.Typer(help="Simulate a consortium in one process (separate organisations "
                         "run `fedfabric participant run`).")
@@ -27,8 +37,8 @@ def train(
     rounds: Annotated[int, typer.Option(help="Training rounds.")] = 3,
     round_timeout: Annotated[int, typer.Option(help="Seconds per round before it closes "
                                                "with min_updates.")] = 300,
-    store: Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")
-                     ] = None,
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
     dir: DirOption = None, profile: ProfileOption = None,
 ) -> None:
@@ -41,13 +51,13 @@ def train(
     from fedfabric.fl.app import partition
     from fedfabric.fl.simulate import simulate
     from fedfabric.ledger import Ledger, LedgerError
-    from fedfabric.store import LocalStore
 
     logging.basicConfig(stream=sys.stdout, level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     p = load_profile(dir, profile)
+    blobs = open_store_option(store, store_endpoint, store_credentials, dir)
     try:
         app = FLApp.load(app_dir)
     except AppError as e:
@@ -70,7 +80,7 @@ def train(
         console.print(f"simulating {len(names)} organisations ({', '.join(names)}) training "
                       f"{app.name} for {rounds} rounds in one process")
         try:
-            history = simulate(admins, LocalStore(store or network_dir(dir) / "blobs"), app,
+            history = simulate(admins, blobs, app,
                                locations, Path(work) / "state", rounds, round_timeout,
                                on_task=lambda t: console.print(f"task {t.id} created"))
         except (LedgerError, AppError, RuntimeError) as e:

@@ -17,14 +17,20 @@ from fedfabric.cli.common import (
     JsonOption,
     OrgOption,
     ProfileOption,
+    StoreCredentialsOption,
+    StoreEndpointOption,
+    StoreOption,
     as_json,
     console,
     fail,
     fields,
     load_profile,
     network_dir,
+    open_store_option,
+    safe,
     table,
 )
+from fedfabric.cli.faults import explain
 from fedfabric.gateway import GatewayError, ProfileError
 from fedfabric.ledger import Ledger, LedgerError, all_pages
 from fedfabric.ledger.decode import decode
@@ -51,7 +57,7 @@ def ledger_as(org: str, user: str, dir: Path | None, profile: Path | None) -> It
     try:
         yield Ledger(gateway.get_network(p.channel), p.chaincode)
     except (LedgerError, GatewayError) as e:
-        raise fail(str(e)) from e
+        raise fail(explain(e, None if profile else network_dir(dir))) from e
     finally:
         gateway.close()
 
@@ -171,7 +177,8 @@ def acl_check(
         print(as_json(decision))
     else:
         verdict = "[green]allowed[/green]" if decision.allowed else "[red]denied[/red]"
-        console.print(f"{msp_id} {purpose} on {dataset_id}: {verdict} ({decision.reason})")
+        console.print(f"{safe(msp_id)} {safe(purpose)} on {safe(dataset_id)}: {verdict} "
+                      f"({safe(decision.reason)})")
     if not decision.allowed:
         raise typer.Exit(3)
 
@@ -259,12 +266,13 @@ def model_lineage(model: Annotated[str, typer.Argument(metavar="NAME:VERSION")],
         print(as_json(lineage))
         return
     m = lineage.model
-    console.print(f"[bold]{m.name}:{m.version}[/bold] ({m.status}) weights {m.weights_hash}")
+    console.print(f"[bold]{safe(m.name)}:{safe(m.version)}[/bold] ({safe(m.status)}) weights "
+                  f"{safe(m.weights_hash)}")
     if lineage.task is None:
-        console.print(f"provenance: external — {m.provenance.description}")
+        console.print(f"provenance: external — {safe(m.provenance.description)}")
         return
-    console.print(f"from task {lineage.task.id} ({lineage.task.status}), "
-                  f"initiator {lineage.task.initiator_msp}")
+    console.print(f"from task {safe(lineage.task.id)} ({safe(lineage.task.status)}), "
+                  f"initiator {safe(lineage.task.initiator_msp)}")
     rows = []
     for r in lineage.rounds:
         for u in r.updates:
@@ -280,30 +288,34 @@ def model_predict(
     model: Annotated[str, typer.Argument(metavar="NAME[:VERSION]")],
     input_file: Annotated[Path, typer.Argument(metavar="INPUT", help=".npy or .csv rows of "
                                                "features")],
-    store: Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")
-                     ] = None,
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None,
+    owner: Annotated[str | None, typer.Option(
+        help="The organisation whose model you expect (MSP id); others' are refused.")] = None,
     org: OrgOption = "Org1", user: ReadUser = "User1", dir: DirOption = None,
     profile: ProfileOption = None, output_json: JsonOption = False,
 ) -> None:
     """Predict with a deployed model (weights checked against the chain); record the inference."""
     import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
     from fedfabric.fl.serving import latest_deployed, predict_and_record
-    from fedfabric.store import LocalStore, StoreError
+    from fedfabric.store import StoreError
 
     x = _load_rows(input_file)
     name, _, version = model.partition(":")
     with ledger_as(org, user, dir, profile) as ledger:
         try:
-            version = version or latest_deployed(ledger, name)
+            version = version or latest_deployed(ledger, name, owner)
             inference, output = predict_and_record(
-                ledger, LocalStore(store or network_dir(dir) / "blobs"), name, version, x)
+                ledger, open_store_option(store, store_endpoint, store_credentials, dir), name,
+                version, x, owner)
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:
         print(json.dumps({"inference": json.loads(as_json(inference)),
                                   "output": json.loads(output)}, indent=2))
         return
-    console.print(f"[bold]inference {inference.id}[/bold] with {name}:{version}: "
+    console.print(f"[bold]inference {safe(inference.id)}[/bold] with {safe(name)}:"
+                  f"{safe(version)}: "
                   f"output hash {inference.output_hash[:16]}… recorded in tx "
                   f"{inference.tx_id[:16]}…")
     console.print(table("predictions", ["row", "output"],
@@ -313,28 +325,28 @@ def model_predict(
 @model_app.command("verify")
 def model_verify(
     inference_id: str,
-    store: Annotated[Path | None, typer.Option(help="Blob store [default: <network>/blobs].")
-                     ] = None,
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None,
     org: OrgOption = "Org2", user: ReadUser = "User1", dir: DirOption = None,
     profile: ProfileOption = None, output_json: JsonOption = False,
 ) -> None:
     """Re-run another organisation's inference and attest it (VERIFIED or DISPUTED)."""
     import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
     from fedfabric.fl.serving import verify
-    from fedfabric.store import LocalStore, StoreError
+    from fedfabric.store import StoreError
 
     with ledger_as(org, user, dir, profile) as ledger:
         try:
-            verdict = verify(ledger, LocalStore(store or network_dir(dir) / "blobs"),
-                             inference_id)
+            verdict = verify(ledger, open_store_option(store, store_endpoint,
+                                                       store_credentials, dir), inference_id)
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:
         print(as_json(verdict))
     else:
         colour = "green" if verdict.verdict == "VERIFIED" else "red"
-        console.print(f"inference {inference_id}: [{colour}]{verdict.verdict}[/{colour}] by "
-                      f"{verdict.msp_id}")
+        console.print(f"inference {safe(inference_id)}: [{colour}]{safe(verdict.verdict)}"
+                      f"[/{colour}] by {safe(verdict.msp_id)}")
     if verdict.verdict != "VERIFIED":
         raise typer.Exit(3)
 

@@ -35,17 +35,21 @@ def network_up(
     channel: Annotated[str | None, typer.Option(help="Channel name [default: fedfabric].")] = None,
     base_port: Annotated[int | None, typer.Option(help="First of the ports the nodes use "
                                                   "[default: 7000].")] = None,
+    crypto: Annotated[str | None, typer.Option(
+        help="Where identities come from: ca (each organisation's own Fabric CA) or "
+        "cryptogen (generated at once; faster, for tests) [default: ca].")] = None,
 ) -> None:
     """Create the network, or resume an existing one with its ledgers."""
     net = open_network(network_dir(dir, docker), docker)
     given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
-                                   base_port=base_port).items() if v is not None}
+                                   base_port=base_port, crypto=crypto).items() if v is not None}
     try:
         topology = None
         if net.exists:
             if given:
                 topology = Topology.from_dict({**net.topology.to_dict(), **given})
         else:
+            given.setdefault("crypto", "ca")
             topology = Topology(**given, runtime="docker" if docker else "native")  # type: ignore[arg-type]
         began = time.monotonic()
         net.up(topology, progress=RichProgress())
@@ -54,8 +58,10 @@ def network_up(
     except AdminError as e:
         raise fail(str(e)) from e
     t = net.topology
-    console.print(f"[bold]network up[/bold] in {time.monotonic() - began:.1f}s: {t.orgs} org(s), "
-                  f"{t.orderers} orderer(s), channel {t.channel}, state in {net.layout.root}")
+    console.print(f"[bold]network up[/bold] in {time.monotonic() - began:.1f}s: "
+                  f"{t.members} org(s), {t.orderers} orderer(s), channel {t.channel}, "
+                  f"identities from {'their CAs' if t.crypto == 'ca' else 'cryptogen'}, "
+                  f"state in {net.layout.root}")
 
 
 @app.command("down")

@@ -19,8 +19,20 @@ if TYPE_CHECKING:
     from fedfabric.admin.participants import ParticipantServices
     from fedfabric.fl import Participant
     from fedfabric.gateway import Gateway
+    from fedfabric.store import Store
 
-from fedfabric.cli.common import DirOption, OrgOption, ProfileOption, console, fail, network_dir
+from fedfabric.cli.common import (
+    DirOption,
+    OrgOption,
+    ProfileOption,
+    StoreCredentialsOption,
+    StoreEndpointOption,
+    StoreOption,
+    console,
+    fail,
+    network_dir,
+    open_store_option,
+)
 
 participant_app = typer.Typer(no_args_is_help=True, help="Run an organisation's participant.")
 APPS = {"participant": participant_app}
@@ -31,8 +43,6 @@ DataOption = Annotated[str, typer.Option("--data", help="Where this organisation
                                          "on chain).")]
 UserOption = Annotated[str, typer.Option("--user", "-u", help="The organisation's identity the "
                                          "service acts as (an admin: it joins tasks).")]
-StoreOption = Annotated[Path | None, typer.Option(
-    "--store", help="Blob store directory [default: <network>/blobs].")]
 StateOption = Annotated[Path | None, typer.Option(
     "--state", help="The service's own directory: event checkpoint, task state, and the "
     "organisation key unless --keys [default: ~/.fedfabric/participants/<org>].")]
@@ -40,7 +50,7 @@ KeysOption = Annotated[Path | None, typer.Option(
     "--keys", help="The organisation key directory [default: <state>/keys].")]
 
 
-def _participant(org: str, user: str, app_dir: Path, data: str, store: Path | None,
+def _participant(org: str, user: str, app_dir: Path, data: str, store: Store,
                  state: Path | None, keys: Path | None, dir: Path | None,
                  profile: Path | None, quorum_floor: int = 2, min_updates_floor: int = 2
                  ) -> tuple[Participant, Gateway]:
@@ -51,7 +61,6 @@ def _participant(org: str, user: str, app_dir: Path, data: str, store: Path | No
     from fedfabric.gateway import ProfileError
     from fedfabric.keys import org_key
     from fedfabric.ledger import Ledger
-    from fedfabric.store import LocalStore
 
     p = load_profile(dir, profile)
     try:
@@ -64,7 +73,7 @@ def _participant(org: str, user: str, app_dir: Path, data: str, store: Path | No
     ledger = Ledger(gateway.get_network(p.channel), p.chaincode)
     try:
         participant = Participant(
-            ledger, o.msp_id, app, data, LocalStore(store or network_dir(dir) / "blobs"),
+            ledger, o.msp_id, app, data, store,
             state_dir, org_key(keys or state_dir / "keys", o.msp_id),
             Floors(quorum_floor, min_updates_floor))
     except (AppError, OSError) as e:
@@ -76,7 +85,9 @@ def _participant(org: str, user: str, app_dir: Path, data: str, store: Path | No
 @participant_app.command("run")
 def participant_run(
     org: OrgOption, app_dir: AppOption, data: DataOption, user: UserOption = "Admin",
-    store: StoreOption = None, state: StateOption = None, keys: KeysOption = None,
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None, state: StateOption = None,
+    keys: KeysOption = None,
     quorum_floor: Annotated[int, typer.Option(help="Refuse tasks with a smaller quorum.")] = 2,
     min_updates_floor: Annotated[int, typer.Option(
         help="Refuse tasks with a smaller min_updates.")] = 2,
@@ -93,7 +104,8 @@ def participant_run(
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    participant, gateway = _participant(org, user, app_dir, data, store, state, keys, dir,
+    blobs = open_store_option(store, store_endpoint, store_credentials, dir)
+    participant, gateway = _participant(org, user, app_dir, data, blobs, state, keys, dir,
                                         profile, quorum_floor, min_updates_floor)
     stop = threading.Event()
     participant.hold = _hold_from_environment(stop)
@@ -129,14 +141,17 @@ def participant_register(
     grant: Annotated[list[str] | None, typer.Option(
         "--grant", metavar="MSP", help="Grant `training` to this initiator; repeat.")] = None,
     days: Annotated[int, typer.Option(help="Days the grants last.")] = 30,
-    user: UserOption = "Admin", store: StoreOption = None, state: StateOption = None,
+    user: UserOption = "Admin", store: StoreOption = None,
+    store_endpoint: StoreEndpointOption = None, store_credentials: StoreCredentialsOption = None,
+    state: StateOption = None,
     keys: KeysOption = None, dir: DirOption = None, profile: ProfileOption = None,
 ) -> None:
     """Register this organisation's local data as a dataset (its hash and rows on chain; the
     data stays here), grant `training` to initiators, and publish the organisation key."""
     from fedfabric.ledger import LedgerError
 
-    participant, gateway = _participant(org, user, app_dir, data, store, state, keys, dir,
+    blobs = open_store_option(store, store_endpoint, store_credentials, dir)
+    participant, gateway = _participant(org, user, app_dir, data, blobs, state, keys, dir,
                                         profile)
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
     try:
@@ -175,7 +190,9 @@ def _services(dir: Path | None, services: Path | None
 def participant_start(
     org: OrgOption, app_dir: AppOption, data: Annotated[Path, typer.Option(
         "--data", help="This organisation's data file (mounted read-only in a container).")],
-    store: StoreOption = None, dir: DirOption = None, services: ServicesOption = None,
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None, dir: DirOption = None,
+    services: ServicesOption = None,
 ) -> None:
     """Start an organisation's participant in the background beside the local network: a
     process natively, a container of the participant image beside a Docker network. It gets
@@ -186,11 +203,17 @@ def participant_start(
     net, s = _services(dir, services)
     if not app_dir.is_dir() or not data.exists():
         raise fail(f"{app_dir if not app_dir.is_dir() else data} does not exist", 2)
+    open_store_option(store, store_endpoint, store_credentials, dir)  # refuse a bad one now
+    blobs = store or str(net.layout.root / "blobs")
+    store_args = ["--store", blobs if "://" in blobs else str(Path(blobs).resolve())]
+    if store_endpoint:
+        store_args += ["--store-endpoint", store_endpoint]
+    if store_credentials:
+        store_args += ["--store-credentials", str(store_credentials.resolve())]
     try:
         if not s.profile(org).is_file():
             s.export(ConnectionProfile.from_dict(net.profile()), org)
-        which = s.start(org, app_dir.resolve(), data.resolve(),
-                        (store or net.layout.root / "blobs").resolve())
+        which = s.start(org, app_dir.resolve(), data.resolve(), store_args)
     except AdminError as e:
         raise fail(str(e)) from e
     console.print(f"participant of {org} started ({which}); its directory is "

@@ -37,11 +37,11 @@ def _server(dir: Path, port: int | None, bucket: str | None = None) -> ObjectSto
                              bucket=bucket or str(saved.get("bucket", "fedfabric")))
 
 
-def _identities(server: ObjectStoreServer, orgs: int) -> dict[str, tuple[str, str]]:
-    """Org1..OrgN's keys: kept from earlier runs, made for organisations that are new."""
+def _identities(server: ObjectStoreServer, orgs: list[str]) -> dict[str, tuple[str, str]]:
+    """The organisations' keys (named by MSP id, which is also each one's prefix): kept from
+    earlier runs, made for organisations that are new."""
     identities = {}
-    for i in range(1, orgs + 1):
-        org = f"Org{i}"
+    for org in orgs:
         try:
             record = json.loads((server.root / "credentials" / f"{org}.json").read_text())
             identities[org] = (str(record["access_key"]), str(record["secret_key"]))
@@ -55,12 +55,24 @@ def _identities(server: ObjectStoreServer, orgs: int) -> dict[str, tuple[str, st
 def store_up(
     dir: StoreDir = DEFAULT_DIR,
     port: PortOption = None,
-    orgs: Annotated[int, typer.Option(min=1, max=99, help="Organisations Org1..OrgN.")] = 3,
+    orgs: Annotated[int, typer.Option(min=1, max=99, help="Organisations Org1MSP..OrgNMSP."
+                                      )] = 3,
+    network: Annotated[Path | None, typer.Option(
+        help="Make identities for this network's organisations instead of --orgs.")] = None,
     bucket: Annotated[str | None, typer.Option(help="Bucket [default: fedfabric].")] = None,
 ) -> None:
-    """Start the S3 server, make the bucket and one identity per organisation."""
+    """Start the S3 server, make the bucket and one identity per organisation: each may write
+    only under s3://BUCKET/<its MSP id>/ and read the whole bucket."""
+    names = [f"Org{i}MSP" for i in range(1, orgs + 1)]
+    if network is not None:
+        from fedfabric.admin.profile import network_profile
+
+        try:
+            names = sorted(network_profile(network).organizations)
+        except AdminError as e:
+            raise fail(str(e), 2) from e
     server = _server(dir, port, bucket)
-    identities = _identities(server, orgs)
+    identities = _identities(server, names)
     try:
         server.up(identities)
     except AdminError as e:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
@@ -20,10 +19,15 @@ from fedfabric.cli.common import (
     JsonOption,
     OrgOption,
     ProfileOption,
+    StoreCredentialsOption,
+    StoreEndpointOption,
+    StoreOption,
     as_json,
     console,
     fail,
-    network_dir,
+    open_store_option,
+    plain,
+    safe,
     table,
 )
 from fedfabric.cli.ledger import ledger_as
@@ -36,8 +40,6 @@ APPS = {"task": task_app, "round": round_app}
 
 AdminUser = Annotated[str, typer.Option("--user", "-u", help="Act as this user of the org.")]
 METRICS_WAIT = 60.0  # seconds a completed task's watch waits for its last metrics and model
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Blob store directory [default: <network>/blobs].")]
 
 
 @task_app.command("create")
@@ -59,14 +61,16 @@ def task_create(
         help="Name of the model registered at the end [default: <app>-<task id>].")] = None,
     task_id: Annotated[str | None, typer.Option("--id", help="Task id [default: random].")
                        ] = None,
-    store: StoreOption = None, org: OrgOption = "Org1", user: AdminUser = "Admin",
+    store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
+    store_credentials: StoreCredentialsOption = None, org: OrgOption = "Org1",
+    user: AdminUser = "Admin",
     dir: DirOption = None, profile: ProfileOption = None,
 ) -> None:
     """Create a task as the initiator: HE keys (the secret wrapped to each participant's
     organisation key), initial weights, the terms on chain. Prints the task id."""
     import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
     from fedfabric.fl import AppError, FLApp, TaskSetupError, create_task
-    from fedfabric.store import LocalStore, StoreError
+    from fedfabric.store import StoreError
 
     participants = {}
     for item in participant:
@@ -82,8 +86,8 @@ def task_create(
         raise fail(str(e), 2) from e
     with ledger_as(org, user, dir, profile) as ledger:
         try:
-            task = create_task(ledger, LocalStore(Path(store) if store else
-                                                  network_dir(dir) / "blobs"),
+            task = create_task(ledger, open_store_option(store, store_endpoint,
+                                                         store_credentials, dir),
                                app, participants, rounds, min_updates, quorum, round_timeout,
                                scheme, task_id, model_name)
         except (TaskSetupError, AppError, StoreError) as e:
@@ -114,9 +118,9 @@ def task_watch(
         plot_metrics(history, metric, plot)
         console.print(f"plot written to {plot}")
     if t.status != "COMPLETED":
-        raise fail(f"task {t.id} {t.status}" + (f": {escape(t.failure_reason)}"
-                                                if t.failure_reason else ""))
-    console.print(f"[green]task {t.id} completed[/green]: {t.rounds} rounds")
+        raise fail(f"task {plain(t.id)} {t.status}" + (f": {plain(t.failure_reason)}"
+                                                       if t.failure_reason else ""))
+    console.print(f"[green]task {safe(t.id)} completed[/green]: {t.rounds} rounds")
 
 
 def _watch(ledger: Ledger, task_id: str) -> TaskHistory:
@@ -170,17 +174,18 @@ def _watch(ledger: Ledger, task_id: str) -> TaskHistory:
 
 
 def _settled(ledger: Ledger, history: TaskHistory) -> bool:
-    """A completed task's last metrics and its model are on chain."""
+    """A completed task's last metrics, its model and every member's weights attestation are
+    on chain."""
     if len(history.rounds[-1].metrics) < len(history.task.members):
         return False
     name = history.task.hyperparameters.get("model_name")
     if not isinstance(name, str):
         return True
     try:
-        ledger.models.get(name, "1")
+        view = ledger.models.get(name, "1")
     except LedgerError:
         return False
-    return True
+    return len(view.weights_attestations) >= len(history.task.members)
 
 
 def _draw(progress: Progress, bars: dict[int, TaskID], history: TaskHistory) -> dict[int, str]:
@@ -265,7 +270,7 @@ def task_cancel(task_id: str, org: OrgOption = "Org1", user: AdminUser = "Admin"
     """Cancel a pending or active task (the initiator's admin)."""
     with ledger_as(org, user, dir, profile) as ledger:
         task = ledger.tasks.cancel(task_id)
-    console.print(f"task {task.id} {task.status}")
+    console.print(f"task {safe(task.id)} {safe(task.status)}")
 
 
 @task_app.command("list")
@@ -298,11 +303,12 @@ def task_show(task_id: str, org: OrgOption = "Org1", user: AdminUser = "User1",
 
 
 def task_summary(t: Task) -> str:
-    text = (f"[bold]task {escape(t.id)}[/bold]: {t.status}, round {t.current_round} of "
-            f"{t.rounds}, initiator {t.initiator_msp}, members {', '.join(t.members) or '-'}, "
+    text = (f"[bold]task {safe(t.id)}[/bold]: {safe(t.status)}, round {t.current_round} of "
+            f"{t.rounds}, initiator {safe(t.initiator_msp)}, members "
+            f"{safe(', '.join(t.members)) or '-'}, "
             f"min_updates {t.min_updates}, quorum {t.quorum}, round timeout {t.round_timeout}s")
     if t.failure_reason:
-        text += f"\n  reason: {escape(t.failure_reason)}"
+        text += f"\n  reason: {safe(t.failure_reason)}"
     return text
 
 
@@ -335,7 +341,7 @@ def round_show(task_id: str, round_number: Annotated[int, typer.Argument(metavar
                                   "endorsements": json.loads(as_json(endorsements)),
                                   "metrics": json.loads(as_json(metrics))}, indent=2))
         return
-    console.print(f"[bold]task {escape(task_id)} round {r.round}[/bold]: {r.status}"
+    console.print(f"[bold]task {safe(task_id)} round {r.round}[/bold]: {safe(r.status)}"
                   + (f", final aggregate {r.final_hash}" if r.final_hash else ""))
     console.print(table("updates", ["org", "samples", "shards", "manifest", "time"],
                         [[u.msp_id, u.samples, u.shards, u.manifest_hash[:16] + "…", u.time]

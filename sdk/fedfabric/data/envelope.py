@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -46,11 +47,15 @@ def encrypt_file(source: Path, dest: Path, key: bytes, chunk: int = CHUNK) -> No
 
 
 def decrypt_file(source: Path, dest: Path, key: bytes) -> None:
-    """Decrypt to dest; on any failure dest is not left behind."""
+    """Decrypt to dest (mode 0600); on any failure dest is not left behind. The plaintext goes
+    to a private temporary file in dest's directory (mkstemp: never through a symlink) that is
+    renamed to dest once every chunk authenticated."""
     aead = AESGCM(key)
-    tmp = Path(dest).with_name(Path(dest).name + ".part")
+    dest = Path(dest)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(name)
     try:
-        with Path(source).open("rb") as src, tmp.open("wb") as out:
+        with Path(source).open("rb") as src, os.fdopen(fd, "wb") as out:
             if src.read(len(MAGIC)) != MAGIC:
                 raise DecryptionError("not a fedfabric encrypted dataset")
             (chunk,) = struct.unpack(">I", src.read(4))

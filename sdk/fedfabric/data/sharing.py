@@ -29,7 +29,7 @@ from fedfabric.data.envelope import CHUNK, decrypt_file, encrypt_file, new_key
 from fedfabric.keys import public_pem, unwrap, wrap
 from fedfabric.ledger import Ledger, PermissionDenied
 from fedfabric.ledger.schema import AccessEntry, Dataset, Grant
-from fedfabric.store import LocalStore
+from fedfabric.store import Store
 
 
 def publish_key(admin: Ledger, msp_id: str, key: X25519PrivateKey) -> None:
@@ -44,7 +44,7 @@ def _context(dataset_id: str) -> bytes:
 class DataSharing:
     """One organisation's side of data sharing (see the module docstring)."""
 
-    def __init__(self, ledger: Ledger, store: LocalStore, msp_id: str,
+    def __init__(self, ledger: Ledger, store: Store, msp_id: str,
                  key: X25519PrivateKey, identity: str = "") -> None:
         self.ledger, self.store, self.msp_id, self.key = ledger, store, msp_id, key
         self.identity = identity
@@ -98,8 +98,9 @@ class DataSharing:
         entry = self.ledger.datasets.record_access(dataset_id, purpose)  # the chain re-checks
         with tempfile.TemporaryDirectory() as tmp:
             ciphertext = Path(tmp) / "ciphertext"
-            self.store.get_file(dataset.sha256, ciphertext)  # verified before any decryption
-            data_key = unwrap(self.store.get(wrapped), self.key, _context(dataset_id))
+            owner = self.store.sibling(dataset.owner_msp)  # the owner wrote both
+            owner.get_file(dataset.sha256, ciphertext)  # verified before any decryption
+            data_key = unwrap(owner.get(wrapped), self.key, _context(dataset_id))
             decrypt_file(ciphertext, dest, data_key)
         return entry
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from fedfabric.fl.architecture import model_from_architecture
 from fedfabric.fl.vector import Layout, from_vector, model_spec
 from fedfabric.ledger.schema import Model
-from fedfabric.store import LocalStore
+from fedfabric.store import Store
 
 WEIGHTS_DTYPE = "float64"
 
@@ -25,7 +26,7 @@ def weights_bytes(weights: np.ndarray) -> bytes:
     return np.ascontiguousarray(weights, dtype=np.float64).tobytes()
 
 
-def write_artifact(store: LocalStore, model: Any, weights: np.ndarray) -> dict[str, Any]:
+def write_artifact(store: Store, model: Any, weights: np.ndarray) -> dict[str, Any]:
     """Store the weights and architecture; returns weights_hash, weights_uri and input_spec."""
     weights_hash = store.put(weights_bytes(weights))
     architecture = store.put(model.to_json().encode())
@@ -35,15 +36,15 @@ def write_artifact(store: LocalStore, model: Any, weights: np.ndarray) -> dict[s
                            "weights_dtype": WEIGHTS_DTYPE}}
 
 
-def read_artifact(store: LocalStore, record: Model) -> Any:
-    """The Keras model of a registered version, its weights checked against the chain's hash."""
-    import keras
-
+def read_artifact(store: Store, record: Model) -> Any:
+    """The Keras model of a registered version: its architecture checked against an allowlist
+    before Keras reads it (fl.architecture), its weights against the chain's hash."""
     architecture = record.input_spec.get("architecture")
     if not isinstance(architecture, str):
         raise ValueError(f"model {record.name}:{record.version} records no architecture blob")
-    model = keras.models.model_from_json(store.get(architecture).decode())
-    weights = np.frombuffer(store.get(record.weights_hash), dtype=np.float64)  # hash-checked
+    owner = store.sibling(record.owner_msp)  # the registering organisation wrote both
+    model = model_from_architecture(owner.get(architecture).decode())
+    weights = np.frombuffer(owner.get(record.weights_hash), dtype=np.float64)  # hash-checked
     if len(weights) != Layout.of(model).size:
         raise ValueError(f"model {record.name}:{record.version}: {len(weights)} weights for a "
                          f"model of {Layout.of(model).size}")

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from fedfabric.fl import rounds
 from fedfabric.fl.app import AppError, FLApp, LocalData
-from fedfabric.fl.artifact import write_artifact
+from fedfabric.fl.artifact import weights_bytes, write_artifact
 from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
@@ -60,14 +60,16 @@ from fedfabric.ledger import (
     Ledger,
     LedgerError,
     LedgerEvent,
+    NotFound,
     all_pages,
 )
 from fedfabric.ledger.schema import ModelSpec, Provenance, Round, Task
-from fedfabric.store import LocalStore, StoreError
+from fedfabric.store import Store, StoreError, sha256
 
 # One Keras training or evaluation at a time in a process (simulations run several
 # participants in threads of one process).
 _KERAS = threading.Lock()
+REGISTRATION_WAIT = 300  # seconds after completion a member waits for the model's registration
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class _Live:
 
 class Participant:
     def __init__(self, ledger: Ledger, msp_id: str, app: FLApp, data_location: str,
-                 store: LocalStore, state_dir: Path, key: X25519PrivateKey,
+                 store: Store, state_dir: Path, key: X25519PrivateKey,
                  floors: Floors | None = None, poll: float = 2.0,
                  log: logging.Logger | None = None,
                  hold: Callable[[str, int], None] | None = None) -> None:
@@ -253,8 +255,7 @@ class Participant:
                 self._maybe_finalize(task, rnd)
                 break
         if task.status == "COMPLETED" and state.applied() == task.rounds:
-            self._finish(task, live, state)
-            return True
+            return self._finish(task, live, state)
         return False
 
     def _terms_problem(self, task: Task, live: _Live) -> str | None:
@@ -296,8 +297,9 @@ class Participant:
             assert me is not None
             if not me.wrapped_key:
                 raise ValueError(f"the task carries no HE key for {self.msp_id}")
-            secret = unwrap(self.store.get(me.wrapped_key), self.key, key_context(task.id))
-            live.scheme = scheme_for(task.he_scheme, self.store.get(task.he_context_hash),
+            initiator = self.store.sibling(task.initiator_msp)
+            secret = unwrap(initiator.get(me.wrapped_key), self.key, key_context(task.id))
+            live.scheme = scheme_for(task.he_scheme, initiator.get(task.he_context_hash),
                                      secret)
 
     def _join_and_start(self, task: Task, live: _Live, state: TaskState) -> None:
@@ -326,7 +328,8 @@ class Participant:
             state.end("refused", str(e))
             return False
         if state.applied() < 0:
-            weights = np.frombuffer(self.store.get(task.initial_weights_hash), dtype=np.float64)
+            weights = np.frombuffer(self.store.sibling(task.initiator_msp).get(
+                task.initial_weights_hash), dtype=np.float64)
             if len(weights) != live.layout:
                 state.end("refused", f"the initial weights have {len(weights)} values, the "
                                      f"model {live.layout}")
@@ -429,7 +432,11 @@ class Participant:
         previous = state.weights(rnd.round - 1)
         assert previous is not None and live.scheme is not None
         timer = self._timer(task, rnd.round)
+        endorsers = [e.msp_id for e in self.ledger.tasks.endorsements(task.id, rnd.round)
+                     if e.aggregate_hash == rnd.final_hash]
+        mine = [m for m in endorsers if m == self.msp_id]  # our own copy first
         summed, samples = rounds.read_final(self.store, live.scheme, task, rnd, live.layout,
+                                            mine + [m for m in endorsers if m not in mine],
                                             timer)
         weights = self.strategy.apply(previous, summed, samples)
         if state.metrics(rnd.round) is None:
@@ -441,31 +448,53 @@ class Participant:
         with contextlib.suppress(AlreadyExists):
             self.ledger.tasks.record_metrics(task.id, rnd.round, metrics)
         state.save_weights(rnd.round, weights)
+        state.save_timings(rnd.round, timer.phases)
         self.log.info("task %s round %d: applied aggregate %s… of %d samples; %s", task.id,
                       rnd.round, (rnd.final_hash or "")[:12], samples,
                       ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
-    def _finish(self, task: Task, live: _Live, state: TaskState) -> None:
+    def _finish(self, task: Task, live: _Live, state: TaskState) -> bool:
+        """Register the model (the initiator's participant, else the first member) and attest
+        the final weights this organisation computed, which a deployment needs from a quorum
+        of members. True when done here."""
         weights = state.weights(task.rounds)
         assert weights is not None
+        digest = sha256(weights_bytes(weights))
         registrar = task.initiator_msp if task.initiator_msp in task.members else task.members[0]
         name = str(task.hyperparameters.get("model_name") or f"{self.app.name}-{task.id}")
         if registrar == self.msp_id:
             with _KERAS:
                 from_vector(live.model, weights)
                 artifact = write_artifact(self.store, live.model, weights)
-            metrics = state.metrics(task.rounds) or {}
             try:
                 model = self.ledger.models.register(ModelSpec(
                     name=name, version="1", provenance=Provenance("task", task_id=task.id,
                                                                    round=task.rounds),
-                    framework=_framework(), metrics=metrics, **artifact))
+                    framework=_framework(), metrics=state.metrics(task.rounds) or {},
+                    **artifact))
                 self.log.info("task %s: registered model %s:%s (weights %s…)", task.id,
                               model.name, model.version, model.weights_hash[:12])
             except AlreadyExists:
                 pass
-        state.end("completed", f"model {name}")
+        try:
+            record = self.ledger.models.get(name, "1").model
+        except NotFound:
+            if not _expired(task.updated_at, max(task.round_timeout, REGISTRATION_WAIT)):
+                return False  # the registrar has not registered it yet
+            state.end("completed", f"no model {name}:1 was registered")
+            self.log.warning("task %s: completed; no model %s:1 was registered", task.id, name)
+            return True
+        if record.provenance.task_id != task.id:
+            self.log.warning("task %s: model %s:1 is not this task's model", task.id, name)
+        else:
+            with contextlib.suppress(AlreadyExists):
+                self.ledger.models.attest_weights(name, "1", digest)
+                self.log.info("task %s: attested the weights of %s:1 (%s)", task.id, name,
+                              "they match ours" if digest == record.weights_hash else
+                              f"ours are {digest[:12]}…, not {record.weights_hash[:12]}…")
+        state.end("completed", f"model {name}:1")
         self.log.info("task %s: completed", task.id)
+        return True
 
     def _ignore_races(self, action: Any, *args: Any, what: str) -> None:
         """Send a transaction anyone may send once; another organisation's having sent it

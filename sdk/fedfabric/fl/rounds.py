@@ -22,7 +22,7 @@ from fedfabric.fl.app import Split
 from fedfabric.fl.strategy import Strategy
 from fedfabric.he import Scheme
 from fedfabric.ledger.schema import Included, Round, Task
-from fedfabric.store import LocalStore, StoreError
+from fedfabric.store import Manifest, Store, StoreError
 
 UPDATE, AGGREGATE = "update", "aggregate"
 T = TypeVar("T")
@@ -79,7 +79,7 @@ def local_update(model_fn: Callable[[], Any], strategy: Strategy, weights: np.nd
 
 def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], Any],
                    strategy: Strategy, weights: np.ndarray, train: Split, scheme: Scheme,
-                   store: LocalStore, seed: int, timer: Timer | None = None) -> PreparedUpdate:
+                   store: Store, seed: int, timer: Timer | None = None) -> PreparedUpdate:
     """Train from the global weights, encrypt the scaled update and store it (nothing on chain)."""
     timer = timer or Timer()
     update, samples = timer("train", local_update, model_fn, strategy, weights, train, seed)
@@ -90,11 +90,12 @@ def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], A
     return PreparedUpdate(task.id, round, manifest, len(shards), samples)
 
 
-def verify_update(store: LocalStore, scheme: Scheme, task: Task, round: int, inc: Included,
+def verify_update(store: Store, scheme: Scheme, task: Task, round: int, inc: Included,
                   length: int) -> list[bytes]:
-    """The update's shards, or Excluded with the reason."""
+    """The update's shards, or Excluded with the reason. They are read from the area of the
+    organisation the chain says submitted it (with S3, only it can write there)."""
     try:
-        manifest, shards = store.get_shards(inc.manifest_hash)
+        manifest, shards = store.sibling(inc.msp_id).get_shards(inc.manifest_hash)
     except StoreError as e:
         raise Excluded(f"its blobs fail: {e}") from e
     meta = manifest.meta if isinstance(manifest.meta, dict) else {}
@@ -121,7 +122,7 @@ class Aggregate:
     samples: int
 
 
-def aggregate(store: LocalStore, scheme: Scheme, task: Task, rnd: Round, length: int,
+def aggregate(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int,
               timer: Timer | None = None) -> Aggregate:
     """Verify every included update, add the survivors in the round's fixed order and store the
     aggregate. Honest aggregators produce the same bytes, so its manifest hash is what they
@@ -140,21 +141,36 @@ def aggregate(store: LocalStore, scheme: Scheme, task: Task, rnd: Round, length:
                           f"({'; '.join(f'{k}: {v}' for k, v in excluded.items())})")
     total = timer("aggregate", scheme.aggregate, [shards for _, shards in used])
     samples = sum(inc.samples for inc, _ in used)
-    digest = timer("store", store.put_shards, total, length, scheme.name, {
+    digest = timer("store_aggregate", store.put_shards, total, length, scheme.name, {
         "kind": AGGREGATE, "task_id": task.id, "round": rnd.round,
         "included": [inc.msp_id for inc, _ in used], "excluded": sorted(excluded),
         "samples": samples})
     return Aggregate(digest, [inc.msp_id for inc, _ in used], excluded, samples)
 
 
-def read_final(store: LocalStore, scheme: Scheme, task: Task, rnd: Round, length: int,
-               timer: Timer | None = None) -> tuple[np.ndarray, int]:
-    """Decrypt a finalized round's aggregate: (sum of the included scaled updates, their total
-    sample count), checked against the chain's record of the round."""
-    timer = timer or Timer()
+def fetch_final(store: Store, rnd: Round, endorsers: list[str]) -> tuple[Manifest, list[bytes]]:
+    """The finalized aggregate, from the area of an organisation that endorsed it (each stored
+    its own copy: the bytes are the same)."""
     if rnd.status != "FINALIZED" or not rnd.final_hash:
-        raise ValueError(f"round {rnd.round} of task {task.id} is {rnd.status}, not FINALIZED")
-    manifest, shards = store.get_shards(rnd.final_hash)
+        raise ValueError(f"round {rnd.round} of task {rnd.task_id} is {rnd.status}, not "
+                         "FINALIZED")
+    errors = []
+    for msp in endorsers:
+        try:
+            return store.sibling(msp).get_shards(rnd.final_hash)
+        except StoreError as e:
+            errors.append(f"{msp}: {e}")
+    raise StoreError(f"no endorser's copy of the aggregate of round {rnd.round} could be read "
+                     f"({'; '.join(errors) or 'no endorsers'})")
+
+
+def read_final(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int,
+               endorsers: list[str], timer: Timer | None = None) -> tuple[np.ndarray, int]:
+    """Decrypt a finalized round's aggregate: (sum of the included scaled updates, their total
+    sample count), checked against the chain's record of the round. endorsers: the
+    organisations that endorsed the final hash, whose copies may be read."""
+    timer = timer or Timer()
+    manifest, shards = fetch_final(store, rnd, endorsers)
     meta = manifest.meta if isinstance(manifest.meta, dict) else {}
     chain = {inc.msp_id: inc.samples for inc in rnd.included}
     members = meta.get("included")

@@ -19,21 +19,24 @@ import numpy as np
 from fedfabric.fl.artifact import read_artifact
 from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import Inference, Model, Verdict
-from fedfabric.store import LocalStore, sha256
+from fedfabric.store import Store, sha256
 
 DECIMALS = 6
 
 
-def latest_deployed(ledger: Ledger, name: str) -> str:
+def latest_deployed(ledger: Ledger, name: str, owner: str | None = None) -> str:
+    """The newest DEPLOYED version of a model, of the owner you expect when you name one."""
     from fedfabric.ledger import NotFound, all_pages
 
-    versions = [m.version for m in all_pages(ledger.models.list, name) if m.status == "DEPLOYED"]
+    versions = [m.version for m in all_pages(ledger.models.list, name)
+                if m.status == "DEPLOYED" and (owner is None or m.owner_msp == owner)]
     if not versions:
-        raise NotFound(f"model {name} has no DEPLOYED version")
+        raise NotFound(f"model {name} has no DEPLOYED version"
+                       + (f" owned by {owner}" if owner else ""))
     return str(max(versions, key=lambda v: (len(v), v)))
 
 
-def load_model(ledger: Ledger, store: LocalStore, name: str, version: str) -> tuple[Any, Model]:
+def load_model(ledger: Ledger, store: Store, name: str, version: str) -> tuple[Any, Model]:
     """The Keras model of a registered version; its weights must match the on-chain hash."""
     record = ledger.models.get(name, version).model
     return read_artifact(store, record), record
@@ -55,10 +58,13 @@ def predict(model: Any, x: np.ndarray) -> bytes:
     return output_bytes(model.predict(np.asarray(x, dtype=np.float32), verbose=0))
 
 
-def predict_and_record(ledger: Ledger, store: LocalStore, name: str, version: str,
-                       x: np.ndarray) -> tuple[Inference, bytes]:
-    """Predict with a deployed version and record the inference (input kept in the store)."""
-    model, _ = load_model(ledger, store, name, version)
+def predict_and_record(ledger: Ledger, store: Store, name: str, version: str,
+                       x: np.ndarray, owner: str | None = None) -> tuple[Inference, bytes]:
+    """Predict with a deployed version and record the inference (input kept in the store).
+    With owner, a version another organisation registered is refused."""
+    model, record = load_model(ledger, store, name, version)
+    if owner is not None and record.owner_msp != owner:
+        raise ValueError(f"model {name}:{version} belongs to {record.owner_msp}, not {owner}")
     output = predict(model, x)
     input_hash = store.put(input_bytes(x))
     inference = ledger.models.record_inference(f"inf-{uuid.uuid4().hex[:16]}", name, version,
@@ -66,9 +72,10 @@ def predict_and_record(ledger: Ledger, store: LocalStore, name: str, version: st
     return inference, output
 
 
-def verify(ledger: Ledger, store: LocalStore, inference_id: str) -> Verdict:
+def verify(ledger: Ledger, store: Store, inference_id: str) -> Verdict:
     """Re-run a recorded inference and attest it: VERIFIED when the output hashes match."""
     inference = ledger.models.inference(inference_id)
     model, _ = load_model(ledger, store, inference.name, inference.version)
-    x = np.load(io.BytesIO(store.get(inference.input_hash)), allow_pickle=False)
+    x = np.load(io.BytesIO(store.sibling(inference.msp_id).get(inference.input_hash)),
+                allow_pickle=False)
     return ledger.models.attest_inference(inference_id, sha256(predict(model, x)))

@@ -24,7 +24,7 @@ from fedfabric.he import CKKS, Paillier, Scheme
 from fedfabric.keys import wrap
 from fedfabric.ledger import Ledger, NotFound
 from fedfabric.ledger.schema import Participant, Task, TaskSpec
-from fedfabric.store import LocalStore
+from fedfabric.store import Store
 
 SINGLE_KEY_SCHEMES = ("ckks", "paillier")
 
@@ -52,7 +52,7 @@ def key_context(task_id: str) -> bytes:
     return f"fedfabric task {task_id} he secret".encode()
 
 
-def create_task(initiator: Ledger, store: LocalStore, app: FLApp, participants: dict[str, str],
+def create_task(initiator: Ledger, store: Store, app: FLApp, participants: dict[str, str],
                 rounds: int, min_updates: int | None = None, quorum: int | None = None,
                 round_timeout: int = 600, scheme: str = "ckks", task_id: str | None = None,
                 model_name: str | None = None) -> Task:

@@ -26,7 +26,7 @@ from fedfabric.fl.setup import create_task
 from fedfabric.keys import org_key
 from fedfabric.ledger import AlreadyExists, Ledger, NotFound
 from fedfabric.ledger.schema import Task, TaskHistory
-from fedfabric.store import LocalStore
+from fedfabric.store import Store
 
 
 def ensure_dataset(participant: Participant, initiator_msp: str) -> str:
@@ -51,7 +51,7 @@ def ensure_dataset(participant: Participant, initiator_msp: str) -> str:
     return dataset_id
 
 
-def simulate(admins: dict[str, Ledger], store: LocalStore, app: FLApp, data: dict[str, str],
+def simulate(admins: dict[str, Ledger], store: Store, app: FLApp, data: dict[str, str],
              workdir: Path, rounds: int, round_timeout: int = 300, timeout: float = 1800.0,
              on_task: Callable[[Task], None] | None = None) -> TaskHistory:
     """Run one task over the organisations (the first one initiates) and return its history."""

@@ -82,6 +82,13 @@ class TaskState:
     def save_aggregate(self, round: int, value: dict[str, Any]) -> None:
         self._put_json(f"aggregate-{round}.json", value)
 
+    def timings(self, round: int) -> dict[str, Any] | None:
+        """Seconds this service spent per phase of the round (bench/round.py reads them)."""
+        return self._json(f"timings-{round}.json")
+
+    def save_timings(self, round: int, phases: dict[str, float]) -> None:
+        self._put_json(f"timings-{round}.json", dict(phases))
+
     def metrics(self, round: int) -> dict[str, Any] | None:
         return self._json(f"metrics-{round}.json")
 

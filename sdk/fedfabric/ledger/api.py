@@ -35,6 +35,7 @@ from fedfabric.ledger.schema import (
     TaskSpec,
     Update,
     Verdict,
+    WeightsAttestation,
 )
 
 DEFAULT_PAGE = 50
@@ -224,6 +225,11 @@ class Models:
                        dataset_hash: str = "") -> Attestation:
         event = self._c.submit("AttestMetrics", name, version, _json(metrics), dataset_hash)
         return decode(Attestation, event.data)
+
+    def attest_weights(self, name: str, version: str, weights_hash: str) -> WeightsAttestation:
+        """As a member of the model's provenance task: the final weights hash it computed."""
+        return decode(WeightsAttestation,
+                      self._c.submit("AttestWeights", name, version, weights_hash).data)
 
     def record_inference(self, id: str, name: str, version: str, input_hash: str,
                          output_hash: str) -> Inference:

@@ -16,11 +16,14 @@ from fedfabric.ledger.errors import Conflict, from_commit_error, from_gateway_er
 from fedfabric.ledger.schema import Event
 
 RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
-ENDORSEMENT_MISMATCH = "ProposalResponsePayloads do not match"
+# Transient at endorsement: peers at different heights answered differently, or discovery does
+# not know enough peers yet (a network just started, a peer just restarted).
+TRANSIENT = ("ProposalResponsePayloads do not match",
+             "no combination of peers can be derived")
 
 
 def _endorsers_disagreed(error: GatewayError) -> bool:
-    return any(ENDORSEMENT_MISMATCH in text
+    return any(marker in text for marker in TRANSIENT
                for text in [error.message, *(d.message for d in error.details)])
 
 
@@ -47,7 +50,7 @@ class ContractCalls:
                 status = submitted.status()
             except GatewayError as e:
                 if _endorsers_disagreed(e) and attempt < self._retries:
-                    time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # let peers catch up
+                    time.sleep(random.uniform(0.1, 0.4) * (attempt + 1))  # let peers catch up
                     continue
                 raise from_gateway_error(e) from e
             if status.successful:

@@ -36,6 +36,7 @@ from fedfabric.ledger.schema import (
     Task,
     Update,
     Verdict,
+    WeightsAttestation,
 )
 
 
@@ -85,6 +86,7 @@ RECORDS: dict[str, type[Any]] = {
     "MetricsRecorded": RoundMetrics, "TaskCancelled": Task, "TaskFailed": TaskFailed,
     "OrgKeyPublished": OrgKey, "ModelRegistered": Model, "ModelStatusChanged": Model,
     "MetricsAttested": Attestation, "InferenceRecorded": Inference, "InferenceAttested": Verdict,
+    "WeightsAttested": WeightsAttestation,
 }
 
 

@@ -231,6 +231,7 @@ class ModelSpec:
     framework: str
     metrics: JSON = field(default_factory=dict)
     input_spec: JSON = field(default_factory=dict)
+    users: list[str] = field(default_factory=list)  # allowed besides the owner, task members
 
 
 @dataclass(frozen=True)
@@ -256,9 +257,24 @@ class Attestation:
 
 
 @dataclass(frozen=True)
+class WeightsAttestation:
+    """A provenance task member's statement of the final weights hash it computed."""
+
+    name: str
+    version: str
+    msp_id: str
+    attested_by: str
+    weights_hash: str
+    agrees: bool
+    time: str
+    tx_id: str
+
+
+@dataclass(frozen=True)
 class ModelView:
     model: Model
     attestations: list[Attestation]
+    weights_attestations: list[WeightsAttestation] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -294,7 +310,9 @@ class Verdict:
 
 @dataclass(frozen=True)
 class InferenceView(Inference):
-    status: str = "UNVERIFIED"
+    status: str = "UNVERIFIED"  # the majority's verdict; CONTESTED on a tie
+    verified: int = 0
+    disputed: int = 0
     verdicts: list[Verdict] = field(default_factory=list)
 
 

@@ -92,6 +92,10 @@ class Store(Protocol):
     def put_shards(self, shards: list[bytes], length: int, scheme: str,
                    meta: dict[str, Any] | None = None) -> str: ...
     def get_shards(self, manifest_digest: str) -> tuple[Manifest, list[bytes]]: ...
+    def sibling(self, owner: str) -> Store:
+        """Where another organisation writes: with S3, the prefix named after it beside this
+        one (each organisation may write only under its own); a local directory is shared."""
+        ...
 
 
 class BlobStore(ABC):
@@ -125,3 +129,7 @@ class BlobStore(ABC):
         """The manifest and its shards, each verified against its hash."""
         manifest = self.get_manifest(manifest_digest)
         return manifest, [self.get(h) for h in manifest.shards]
+
+    def sibling(self, owner: str) -> Store:
+        """This store (a backend with per-organisation areas overrides it)."""
+        return self  # type: ignore[return-value]

@@ -85,6 +85,15 @@ class S3Store(BlobStore):
     def __repr__(self) -> str:
         return f"S3Store({self.bucket!r}, {self.prefix!r})"
 
+    def sibling(self, owner: str) -> S3Store:
+        """The store under owner's prefix beside this one (same bucket, client, settings):
+        s3://bucket/parent/Org1MSP -> s3://bucket/parent/<owner>."""
+        if not owner or "/" in owner or owner in (".", ".."):
+            raise StoreError(f"{owner!r} cannot name a prefix")
+        parent = self.prefix.rpartition("/")[0]
+        return S3Store(self.bucket, f"{parent}/{owner}" if parent else owner, self.client,
+                       part_size=self.part_size, chunk=self.chunk)
+
     def key(self, digest: str) -> str:
         name = f"{check_digest(digest)[:2]}/{digest}"
         return f"{self.prefix}/{name}" if self.prefix else name

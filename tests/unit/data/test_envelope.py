@@ -61,3 +61,17 @@ def test_streamed_store_verifies_on_read(tmp_path, plain):
     with pytest.raises(TamperedBlob):
         store.get_file(digest, tmp_path / "copy2")
     assert not (tmp_path / "copy2").exists()
+
+
+def test_decrypted_data_is_private_and_never_written_through_a_symlink(tmp_path, plain):
+    import os
+
+    key = new_key()
+    encrypt_file(plain, tmp_path / "c", key)
+    target = tmp_path / "elsewhere"
+    (tmp_path / "out.part").symlink_to(target)  # a planted symlink where a .part file used to go
+    decrypt_file(tmp_path / "c", tmp_path / "out", key)
+    assert (tmp_path / "out").read_bytes() == plain.read_bytes()
+    assert oct(os.stat(tmp_path / "out").st_mode & 0o777) == "0o600"
+    assert not target.exists()
+    assert not list(tmp_path.glob(".out.*.part"))

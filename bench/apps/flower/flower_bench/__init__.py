@@ -1,0 +1,1 @@
+"""The benchmark's dense model under Flower: FedAvg over every SuperNode, evaluated on each."""

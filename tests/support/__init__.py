@@ -1,0 +1,1 @@
+"""Helpers the integration and reliability tests share."""
