@@ -1,9 +1,11 @@
-"""Homomorphic aggregation cost: CKKS, Paillier and plain numpy.
+"""Homomorphic aggregation cost: threshold CKKS, CKKS, Paillier and plain numpy.
 
     python bench/he.py [--params 100000 1000000] [--clients 10] [--paillier-sample 2000]
 
 For each size: encrypt throughput (parameters/s, one client), aggregation throughput
-(parameters x clients / s), decrypt throughput, and bytes per parameter. Paillier is measured
+(parameters x clients / s), decrypt throughput (threshold CKKS: t decryption shares and their
+combination, t = a majority of the clients), and bytes per parameter (threshold CKKS: update /
+decryption share). bench/he_threshold.py has the threshold scheme in detail. Paillier is measured
 on a sample of --paillier-sample parameters (a full million would take hours) and reported per
 parameter; the sample size is printed.
 """
@@ -40,6 +42,19 @@ def measure(scheme: Any, n: int, clients: int) -> dict[str, float]:
             "decrypt": n / t_dec, "bytes": size / n}
 
 
+def measure_threshold(n: int, clients: int) -> dict[str, Any]:
+    from he_threshold import keys
+    from he_threshold import measure as measure_t
+
+    t = clients // 2 + 1
+    scheme, secrets, per_org = keys(clients, t)
+    row = measure_t(scheme, secrets, n, clients, t, 1.0)
+    decrypt = 1 / (1 / row["share"] * t + 1 / row["combine"])  # t shares, then the combine
+    return {"n": n, "encrypt": row["encrypt"], "aggregate": row["aggregate"],
+            "decrypt": decrypt, "bytes": f"{row['update_bytes']:.1f} / {row['share_bytes']:.1f}",
+            "keys": per_org, "t": t}
+
+
 def measure_numpy(n: int, clients: int) -> dict[str, float]:
     updates = [np.random.default_rng(i).normal(0, 5, n).astype(np.float32)
                for i in range(clients)]
@@ -67,12 +82,15 @@ def main() -> None:
         return "-" if x == float("inf") else f"{x:,.0f}"
 
     for n in args.params:
-        for name, row in (("ckks", measure(ckks, n, args.clients)),
+        th = measure_threshold(n, args.clients)
+        for name, row in ((f"threshold-ckks (t={th['t']}, keys {th['keys']:.3f}s/org)", th),
+                          ("ckks", measure(ckks, n, args.clients)),
                           (f"paillier (sample {min(n, args.paillier_sample)})",
                            measure(paillier, min(n, args.paillier_sample), args.clients)),
                           ("numpy float32", measure_numpy(n, args.clients))):
             table.add_row(name, f"{n:,}", fmt(row["encrypt"]), fmt(row["aggregate"]),
-                          fmt(row["decrypt"]), f"{row['bytes']:.1f}")
+                          fmt(row["decrypt"]), row["bytes"] if isinstance(row["bytes"], str)
+                          else f"{row['bytes']:.1f}")
     Console().print(table)
 
 

@@ -27,8 +27,10 @@ const (
 	minQuorumMembers = 2
 )
 
+const schemeThreshold = "threshold-ckks"
+
 // heSchemes are the encryption schemes a task may name.
-var heSchemes = map[string]bool{"ckks": true, "paillier": true, "threshold-ckks": true}
+var heSchemes = map[string]bool{"ckks": true, "paillier": true, schemeThreshold: true}
 
 // Participant is one organisation training on one of its datasets, with at most MaxSamples
 // samples per round (bounded by the dataset's rows). WrappedKey is the sha256 of the task's HE
@@ -54,6 +56,7 @@ type TaskSpec struct {
 	Rounds             int64           `json:"rounds"`
 	MinUpdates         int64           `json:"min_updates"`
 	Quorum             int64           `json:"quorum"`
+	Threshold          int64           `json:"threshold"` // t of threshold-ckks; 0 otherwise
 	RoundTimeout       int64           `json:"round_timeout"`
 	Strategy           string          `json:"strategy"`
 	Hyperparameters    json.RawMessage `json:"hyperparameters"`
@@ -62,17 +65,20 @@ type TaskSpec struct {
 // Task is a federated training job and where it stands.
 type Task struct {
 	TaskSpec
-	TermsHash     string   `json:"terms_hash"`
-	InitiatorMSP  string   `json:"initiator_msp"`
-	CreatedBy     string   `json:"created_by"`
-	Status        string   `json:"status"`
-	Members       []string `json:"members,omitempty"`
-	CurrentRound  int64    `json:"current_round"`
-	FailureReason string   `json:"failure_reason,omitempty"`
-	CreatedAt     string   `json:"created_at"`
-	StartedAt     string   `json:"started_at,omitempty"`
-	UpdatedAt     string   `json:"updated_at"`
-	TxID          string   `json:"tx_id"`
+	TermsHash    string   `json:"terms_hash"`
+	InitiatorMSP string   `json:"initiator_msp"`
+	CreatedBy    string   `json:"created_by"`
+	Status       string   `json:"status"`
+	Members      []string `json:"members,omitempty"`
+	// CollectiveKeyHash is the threshold scheme's collective public key, once a quorum of the
+	// members endorsed it: round 1 opens then.
+	CollectiveKeyHash string `json:"collective_key_hash,omitempty"`
+	CurrentRound      int64  `json:"current_round"`
+	FailureReason     string `json:"failure_reason,omitempty"`
+	CreatedAt         string `json:"created_at"`
+	StartedAt         string `json:"started_at,omitempty"`
+	UpdatedAt         string `json:"updated_at"`
+	TxID              string `json:"tx_id"`
 }
 
 // Join is one participant's acceptance of a task's terms.
@@ -81,6 +87,7 @@ type Join struct {
 	MSP       string `json:"msp_id"`
 	JoinedBy  string `json:"joined_by"`
 	TermsHash string `json:"terms_hash"`
+	KeyShare  string `json:"key_share,omitempty"` // threshold-ckks: its key bundle's sha256
 	Time      string `json:"time"`
 	TxID      string `json:"tx_id"`
 }
@@ -214,6 +221,18 @@ func validateSpec(s *TaskSpec) error {
 	if q := minQuorum(n); s.Quorum < q || s.Quorum > n {
 		return refusal(CodeInvalidArgument, "quorum must be from %d (a majority of the %d participants, at least 2) to %d, not %d", q, n, n, s.Quorum)
 	}
+	if s.HEScheme == schemeThreshold {
+		if s.Threshold < minQuorumMembers || s.Threshold > n {
+			return refusal(CodeInvalidArgument, "threshold must be from 2 to the %d participants, not %d", n, s.Threshold)
+		}
+		for _, p := range s.Participants {
+			if p.WrappedKey != "" {
+				return refusal(CodeInvalidArgument, "a threshold-ckks task wraps no secret key to %s: each member makes its own share", p.MSP)
+			}
+		}
+	} else if s.Threshold != 0 {
+		return refusal(CodeInvalidArgument, "threshold is for threshold-ckks tasks only; %s takes 0, not %d", s.HEScheme, s.Threshold)
+	}
 	if s.RoundTimeout < 0 || s.RoundTimeout > maxRoundTimeout {
 		return refusal(CodeInvalidArgument, "round_timeout must be from 0 (none) to %d seconds, not %d", maxRoundTimeout, s.RoundTimeout)
 	}
@@ -232,8 +251,10 @@ func validateSpec(s *TaskSpec) error {
 }
 
 // JoinTask records that the caller's organisation accepts the task's terms; termsHash must be
-// the task's terms_hash, so a participant accepts exactly what it read. Only an admin may.
-func (c *TaskContract) JoinTask(ctx contractapi.TransactionContextInterface, taskID, termsHash string) (string, error) {
+// the task's terms_hash, so a participant accepts exactly what it read. For a threshold-ckks
+// task keyShare is the sha256 of its key bundle (public-key share and Shamir shares, in the
+// store); otherwise "". Only an admin may.
+func (c *TaskContract) JoinTask(ctx contractapi.TransactionContextInterface, taskID, termsHash, keyShare string) (string, error) {
 	who, err := caller(ctx)
 	if err != nil {
 		return "", err
@@ -257,6 +278,13 @@ func (c *TaskContract) JoinTask(ctx contractapi.TransactionContextInterface, tas
 	if termsHash != t.TermsHash {
 		return "", refusal(CodeInvalidArgument, "terms_hash %s is not task %q's terms (%s)", termsHash, t.ID, t.TermsHash)
 	}
+	if t.HEScheme == schemeThreshold {
+		if err := checkHash("key_share", keyShare); err != nil {
+			return "", err
+		}
+	} else if keyShare != "" {
+		return "", refusal(CodeInvalidArgument, "a %s task takes no key share", t.HEScheme)
+	}
 	var existing Join
 	if found, err := getJSON(ctx, &existing, objJoin, t.ID, who.MSP); err != nil {
 		return "", err
@@ -267,8 +295,8 @@ func (c *TaskContract) JoinTask(ctx contractapi.TransactionContextInterface, tas
 	if err != nil {
 		return "", err
 	}
-	j := Join{TaskID: t.ID, MSP: who.MSP, JoinedBy: who.ID, TermsHash: termsHash, Time: formatTime(now),
-		TxID: ctx.GetStub().GetTxID()}
+	j := Join{TaskID: t.ID, MSP: who.MSP, JoinedBy: who.ID, TermsHash: termsHash, KeyShare: keyShare,
+		Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
 	if err := putJSON(ctx, j, objJoin, t.ID, who.MSP); err != nil {
 		return "", err
 	}
@@ -316,7 +344,7 @@ func (c *TaskContract) StartTask(ctx contractapi.TransactionContextInterface, ta
 			return "", err
 		}
 		n := int64(len(members))
-		if !expired || n < t.Quorum || n < t.MinUpdates {
+		if !expired || n < t.Quorum || n < t.MinUpdates || n < t.Threshold {
 			return "", refusal(CodeFailedPrecondition, "task %q waits for %d participant(s) to join: %v%s", t.ID, len(missing), missing, afterDeadline(t, deadline, "it starts without them if min_updates and the quorum have joined"))
 		}
 	}
@@ -326,13 +354,18 @@ func (c *TaskContract) StartTask(ctx contractapi.TransactionContextInterface, ta
 	}
 	t.Status, t.Members, t.CurrentRound = TaskActive, members, 1
 	t.StartedAt, t.UpdatedAt = formatTime(now), formatTime(now)
+	if t.HEScheme == schemeThreshold {
+		t.CurrentRound = 0 // round 1 opens once a quorum endorses the collective key
+	}
 	if err := putJSON(ctx, t, objTask, t.ID); err != nil {
 		return "", err
 	}
-	if err := putJSON(ctx, Round{TaskID: t.ID, Round: 1, Status: RoundOpen, OpenedAt: formatTime(now)}, objRound, t.ID, roundKey(1)); err != nil {
-		return "", err
+	if t.CurrentRound == 1 {
+		if err := putJSON(ctx, Round{TaskID: t.ID, Round: 1, Status: RoundOpen, OpenedAt: formatTime(now)}, objRound, t.ID, roundKey(1)); err != nil {
+			return "", err
+		}
 	}
-	return emit(ctx, "TaskStarted", map[string]interface{}{"task_id": t.ID, "round": 1, "members": members,
+	return emit(ctx, "TaskStarted", map[string]interface{}{"task_id": t.ID, "round": t.CurrentRound, "members": members,
 		"left_out": missing, "started_at": t.StartedAt})
 }
 

@@ -45,7 +45,7 @@ func create(s string) txFunc {
 }
 
 func join(terms string) txFunc {
-	return func(ctx Ctx) (string, error) { return tasks.JoinTask(ctx, "t1", terms) }
+	return func(ctx Ctx) (string, error) { return tasks.JoinTask(ctx, "t1", terms, "") }
 }
 
 func start(ctx Ctx) (string, error) { return tasks.StartTask(ctx, "t1") }

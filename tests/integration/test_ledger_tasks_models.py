@@ -16,6 +16,7 @@ from fedfabric.ledger import (
     PermissionDenied,
 )
 from fedfabric.ledger.schema import ModelSpec, Participant, Provenance, TaskSpec
+from support.consortium import same_block
 
 from .conftest import unique
 
@@ -73,21 +74,6 @@ def test_create_task_refusals_write_nothing(ledgers, task):
         org1.tasks.create(spec)
     with pytest.raises(NotFound):
         org1.tasks.get(spec.id)
-
-
-def same_block(profile, calls):
-    """Endorse every (org, function, args) first, then send them all together; their commit
-    statuses."""
-    gateways = [profile.connect(org) for org, _, _ in calls]
-    try:
-        endorsed = [g.get_network(profile.channel).get_contract(profile.chaincode, "tasks")
-                    .new_proposal(fn, args).endorse()
-                    for g, (_, fn, args) in zip(gateways, calls, strict=True)]
-        submitted = [t.submit() for t in endorsed]
-        return [s.status() for s in submitted]
-    finally:
-        for g in gateways:
-            g.close()
 
 
 def test_a_task_from_creation_to_a_verified_model(ledgers, task, profile, network):

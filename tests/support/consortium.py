@@ -20,7 +20,7 @@ from fedfabric.admin import NativeNetwork
 from fedfabric.admin.participants import ParticipantProcesses
 from fedfabric.fl import FLApp, Participant
 from fedfabric.fl.app import partition
-from fedfabric.gateway import ConnectionProfile
+from fedfabric.gateway import ConnectionProfile, Status
 from fedfabric.keys import org_key
 from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import TaskHistory
@@ -54,11 +54,13 @@ class Consortium:
     app: FLApp
     reader: Ledger
 
-    def start(self, org: str, app: Path = APP_DIR, env: dict[str, str] | None = None) -> str:
-        return self.services.start(org, app, self.data[org], self.store, env=env)
+    def start(self, org: str, app: Path | None = None, env: dict[str, str] | None = None
+              ) -> str:
+        return self.services.start(org, app or self.app.root, self.data[org], self.store,
+                                   env=env)
 
     def create(self, *extra: str, participants: tuple[str, ...] = ORGS) -> str:
-        created = cli("task", "create", "--app", str(APP_DIR), "--org", "Org1",
+        created = cli("task", "create", "--app", str(self.app.root), "--org", "Org1",
                       "--profile", str(self.services.profile("Org1")), "--store",
                       str(self.store), *[a for o in participants
                                          for a in ("-p", f"{o}MSP={self.datasets[o]}")], *extra)
@@ -75,12 +77,37 @@ class Consortium:
     def history(self, task_id: str) -> TaskHistory:
         return self.reader.tasks.history(task_id)
 
+    def peak_rss_mb(self, org: str) -> float:
+        """The service process's peak resident memory so far (VmHWM)."""
+        pid = self.services.pid(org)
+        assert pid is not None
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmHWM")
+
+
+def same_block(profile: ConnectionProfile, calls: list[tuple[str, str, list[str]]],
+               contract: str = "tasks", user: str = "User1") -> list[Status]:
+    """Endorse every (org, function, args) first, then send them all together; their commit
+    statuses (what many organisations sending at the same moment looks like to the orderer)."""
+    gateways = [profile.connect(org, user=user) for org, _, _ in calls]
+    try:
+        endorsed = [g.get_network(profile.channel).get_contract(profile.chaincode, contract)
+                    .new_proposal(fn, args).endorse()
+                    for g, (_, fn, args) in zip(gateways, calls, strict=True)]
+        submitted = [t.submit() for t in endorsed]
+        return [s.status() for s in submitted]
+    finally:
+        for g in gateways:
+            g.close()
+
 
 def make_consortium(network: NativeNetwork, profile: ConnectionProfile, root: Path,
-                    reader: Ledger) -> Consortium:
+                    reader: Ledger, app_dir: Path = APP_DIR) -> Consortium:
     """The consortium's directories, data, datasets and keys; no service runs yet."""
     services = ParticipantProcesses(root / "consortium")
-    app = FLApp.load(APP_DIR)
+    app = FLApp.load(app_dir)
     store = network.layout.root / "blobs"
     locations = partition(app, root / "partitions", len(ORGS))
     data, datasets = {}, {}

@@ -60,9 +60,17 @@ def runtime_files() -> list[Path]:
             d = Path(dirpath)
             dirnames[:] = [n for n in dirnames if _wanted(d / n, stdlib)]
             files.update(d / f for f in filenames if _wanted(d / f, stdlib))
+    files.add(threshold_library())
     elves = [f for f in files if not f.is_symlink() and (".so" in f.name or f.parent.name ==
                                                           "bin") and _is_elf(f)]
     return sorted(files | _libraries(elves))
+
+
+def threshold_library() -> Path:
+    """The threshold-CKKS library the participants load (built on this host first)."""
+    from fedfabric.he.lattigo import library_path
+
+    return library_path().resolve()
 
 
 def _is_elf(path: Path) -> bool:
@@ -136,6 +144,7 @@ def build_participant_image() -> str:
     except AdminError:
         pass
     changes = [f"ENV PATH={Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "ENV HOME=/tmp",
+               f"ENV FEDFABRIC_THRESHOLDCKKS_LIB={threshold_library()}",
                "ENV TF_CPP_MIN_LOG_LEVEL=3", "ENV PYTHONUNBUFFERED=1", "WORKDIR /tmp",
                f'ENTRYPOINT ["{Path(sys.prefix) / "bin" / "python"}", "-m", "fedfabric.cli", '
                f'"participant", "run"]']

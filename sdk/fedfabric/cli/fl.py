@@ -39,6 +39,8 @@ def train(
                                                "with min_updates.")] = 300,
     store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
     store_credentials: StoreCredentialsOption = None,
+    scheme: Annotated[str, typer.Option(help="threshold-ckks, or single-key ckks or paillier."
+                                        )] = "threshold-ckks",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
     dir: DirOption = None, profile: ProfileOption = None,
 ) -> None:
@@ -82,8 +84,9 @@ def train(
         try:
             history = simulate(admins, blobs, app,
                                locations, Path(work) / "state", rounds, round_timeout,
-                               on_task=lambda t: console.print(f"task {t.id} created"))
-        except (LedgerError, AppError, RuntimeError) as e:
+                               on_task=lambda t: console.print(f"task {t.id} created"),
+                               scheme=scheme)
+        except (LedgerError, AppError, RuntimeError, ValueError) as e:
             raise fail(str(e)) from e
         finally:
             for g in gateways:

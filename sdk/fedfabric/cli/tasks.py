@@ -56,7 +56,12 @@ def task_create(
     )] = None,
     round_timeout: Annotated[int, typer.Option(
         help="Seconds after which a round closes with min_updates (0: never).")] = 600,
-    scheme: Annotated[str, typer.Option(help="ckks or paillier (single key).")] = "ckks",
+    scheme: Annotated[str, typer.Option(
+        help="threshold-ckks (no organisation can decrypt alone), or ckks or paillier (one "
+        "secret key, which every participant holds).")] = "threshold-ckks",
+    threshold: Annotated[int | None, typer.Option(
+        help="threshold-ckks: members that decrypt together [default: a majority, at least 2]."
+    )] = None,
     model_name: Annotated[str | None, typer.Option(
         help="Name of the model registered at the end [default: <app>-<task id>].")] = None,
     task_id: Annotated[str | None, typer.Option("--id", help="Task id [default: random].")
@@ -89,7 +94,7 @@ def task_create(
             task = create_task(ledger, open_store_option(store, store_endpoint,
                                                          store_credentials, dir),
                                app, participants, rounds, min_updates, quorum, round_timeout,
-                               scheme, task_id, model_name)
+                               scheme, task_id, model_name, threshold)
         except (TaskSetupError, AppError, StoreError) as e:
             raise fail(str(e), 2) from e
     console.print(f"task [bold]{task.id}[/bold] created by {task.initiator_msp}: {app.name} "

@@ -37,19 +37,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from fedfabric.fl import rounds
+from fedfabric.fl import rounds, threshold
 from fedfabric.fl.app import AppError, FLApp, LocalData
 from fedfabric.fl.artifact import weights_bytes, write_artifact
 from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
 from fedfabric.fl.vector import Layout, from_vector, model_spec, spec_hash
-from fedfabric.he import Scheme, scheme_for
+from fedfabric.he import Additive, Scheme, ThresholdCKKS, scheme_for
 from fedfabric.keys import UnwrapError, public_pem, unwrap
 from fedfabric.ledger import (
     AlreadyExists,
@@ -70,6 +70,7 @@ from fedfabric.store import Store, StoreError, sha256
 # participants in threads of one process).
 _KERAS = threading.Lock()
 REGISTRATION_WAIT = 300  # seconds after completion a member waits for the model's registration
+DESIGNATED_GRACE = 4.0  # seconds the other members give the designated one to send a step
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,15 @@ class _Live:
 
     task_id: str
     model: Any = None
-    scheme: Scheme | None = None
-    layout: int = 0
+    scheme: Additive | None = None
+    layout: int = 0  # values in the model
+    secret: bytes | None = None  # threshold-ckks: this member's t-out-of-N secret
     errors: set[str] = field(default_factory=set)
+    waiting: dict[str, float] = field(default_factory=dict)  # when a step's condition held
+
+    def length(self, task: Task) -> int:
+        """Values per encrypted update: the model's, plus threshold-ckks' check values."""
+        return threshold.packed_length(self.layout) if _is_threshold(task) else self.layout
 
 
 class Participant:
@@ -238,21 +245,25 @@ class Participant:
                           self.msp_id)
             state.end("left out", "did not join before the task started")
             return True
+        if _is_threshold(task) and not task.collective_key_hash:
+            self._key_phase(task, live, state)
+            return False
         if not self._ready(task, live, state):
             return state.ending is not None
         r = state.applied() + 1
         while r <= task.current_round:
             rnd = self.ledger.tasks.round(task.id, r)
             if rnd.status == "FINALIZED":
-                self._apply(task, live, state, rnd)
+                if not self._apply(task, live, state, rnd):
+                    break
                 r += 1
             elif rnd.status == "OPEN":
                 self._submit(task, live, state, r)
-                self._maybe_close(task, rnd)
+                self._maybe_close(task, live, rnd)
                 break
             else:
                 self._endorse(task, live, state, rnd)
-                self._maybe_finalize(task, rnd)
+                self._maybe_finalize(task, live, rnd)
                 break
         if task.status == "COMPLETED" and state.applied() == task.rounds:
             return self._finish(task, live, state)
@@ -292,7 +303,10 @@ class Participant:
             if spec_hash(model_spec(model)) != task.model_spec_hash:
                 raise ValueError("the app's model does not match the task's model spec hash")
             live.model, live.layout = model, Layout.of(model).size
-        if live.scheme is None:
+        if live.scheme is None and _is_threshold(task):
+            if task.collective_key_hash:
+                self._threshold_keys(task, live)
+        elif live.scheme is None:
             me = task.participant(self.msp_id)
             assert me is not None
             if not me.wrapped_key:
@@ -310,14 +324,70 @@ class Participant:
                 self.log.warning("task %s: refused: %s", task.id, problem)
                 state.end("refused", problem)
                 return
+            key_share = ""
+            if _is_threshold(task):
+                made = state.key_bundle()  # made once: a restart posts the same bundle
+                if made is None:
+                    made = threshold.make_key_bundle(task, self.msp_id, self.key, self.ledger,
+                                                     self.store, state.dir)
+                    state.save_key_bundle(made)
+                key_share = made
             try:
-                self.ledger.tasks.join(task.id, task.terms_hash)
+                self.ledger.tasks.join(task.id, task.terms_hash, key_share)
                 self.log.info("task %s: joined (terms %s…)", task.id, task.terms_hash[:12])
             except AlreadyExists:
                 pass
             joins = self.ledger.tasks.joins(task.id)
         if len(joins) == len(task.participants) or _expired(task.created_at, task.round_timeout):
-            self._ignore_races(self.ledger.tasks.start, task.id, what="start")
+            self._send_once(live, "start", task.participants[0].msp_id,
+                            self.ledger.tasks.start, task.id, what="start")
+
+    def _key_phase(self, task: Task, live: _Live, state: TaskState) -> None:
+        """Combine the members' public-key shares, endorse the collective key, and finalize it
+        once a quorum agrees (or the start's round_timeout ran out)."""
+        endorsed = self.ledger.tasks.key_endorsements(task.id)
+        if not any(e.msp_id == self.msp_id for e in endorsed):
+            members = threshold.bundles(self.ledger, self.store, task)
+            key = self.store.put(threshold.collective_key(self.store, task, members))
+            with contextlib.suppress(AlreadyExists, FailedPrecondition):
+                self.ledger.tasks.endorse_key(task.id, key)
+                self.log.info("task %s: endorsed the collective key %s…", task.id, key[:12])
+            endorsed = self.ledger.tasks.key_endorsements(task.id)
+        counts: dict[str, int] = {}
+        for e in endorsed:
+            counts[e.key_hash] = counts.get(e.key_hash, 0) + 1
+        if max(counts.values(), default=0) >= task.quorum or \
+                _expired(task.started_at or task.created_at, task.round_timeout):
+            self._send_once(live, "key", task.members[0], self.ledger.tasks.finalize_key,
+                            task.id, what="finalize the collective key of")
+
+    def _threshold_keys(self, task: Task, live: _Live) -> None:
+        """The collective key the quorum endorsed, and this member's threshold secret."""
+        assert task.collective_key_hash is not None
+        endorsers = [e.msp_id for e in self.ledger.tasks.key_endorsements(task.id)
+                     if e.key_hash == task.collective_key_hash]
+        public = None
+        for msp in [self.msp_id, *endorsers]:
+            with contextlib.suppress(StoreError):
+                public = self.store.sibling(msp).get(task.collective_key_hash)
+                break
+        if public is None:
+            raise StoreError(f"no copy of task {task.id}'s collective key can be read")
+        members = threshold.bundles(self.ledger, self.store, task)
+        live.secret = threshold.threshold_secret(self.store, task, self.msp_id, self.key,
+                                                 members)
+        live.scheme = ThresholdCKKS(public)
+
+    def _send_once(self, live: _Live, step: str, designated: str, action: Any, *args: Any,
+                   what: str) -> None:
+        """A transaction any member may send once its condition holds: the designated member
+        sends it at once, the others only if it has not gone through DESIGNATED_GRACE seconds
+        later (so a round costs one such transaction, not one per member)."""
+        key = f"{step}:{args}"
+        first = live.waiting.setdefault(key, time.monotonic())
+        if designated != self.msp_id and time.monotonic() - first < DESIGNATED_GRACE:
+            return
+        self._ignore_races(action, *args, what=what)
 
     def _ready(self, task: Task, live: _Live, state: TaskState) -> bool:
         """Model, scheme and the initial weights in place (after a restart too)."""
@@ -354,8 +424,8 @@ class Participant:
             with _KERAS:
                 update = rounds.prepare_update(task, r, self.msp_id, self.app.model,
                                                self.strategy, weights, self.data.train,
-                                               live.scheme,
-                                               self.store, self._seed(task, r), timer)
+                                               live.scheme, self.store, self._seed(task, r),
+                                               timer, _encoder(task))
             prepared = {"manifest_hash": update.manifest_hash, "shards": update.shards,
                         "samples": update.samples}
             state.save_update(r, prepared)
@@ -376,12 +446,13 @@ class Participant:
             self.log.info("task %s round %d: update not taken: %s", task.id, r, e.message)
         timer.phases["submit"] = timer.phases.get("submit", 0.0) + time.perf_counter() - began
 
-    def _maybe_close(self, task: Task, rnd: Round) -> None:
+    def _maybe_close(self, task: Task, live: _Live, rnd: Round) -> None:
         updates = self.ledger.tasks.updates(task.id, rnd.round)
         if len(updates) == len(task.members) or _expired(rnd.opened_at, task.round_timeout):
             with _Phase(self._timer(task, rnd.round), "close"):
-                self._ignore_races(self.ledger.tasks.close_round, task.id, rnd.round,
-                                   what=f"close round {rnd.round}")
+                self._send_once(live, "close", _designated(task, rnd.round),
+                                self.ledger.tasks.close_round, task.id, rnd.round,
+                                what=f"close round {rnd.round}")
 
     def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
         if any(e.msp_id == self.msp_id for e in self.ledger.tasks.endorsements(task.id,
@@ -392,7 +463,8 @@ class Participant:
         if made is None:
             assert live.scheme is not None
             try:
-                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.layout, timer)
+                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.length(task),
+                                          timer)
             except rounds.NoAggregate as e:
                 state.save_aggregate(rnd.round, {"none": str(e)})
                 self.log.warning("task %s round %d: nothing to endorse: %s", task.id, rnd.round,
@@ -416,7 +488,7 @@ class Participant:
         except (AlreadyExists, FailedPrecondition):
             pass
 
-    def _maybe_finalize(self, task: Task, rnd: Round) -> None:
+    def _maybe_finalize(self, task: Task, live: _Live, rnd: Round) -> None:
         endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
         counts: dict[str, int] = {}
         for e in endorsements:
@@ -424,10 +496,12 @@ class Participant:
         if max(counts.values(), default=0) >= task.quorum or \
                 _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
             with _Phase(self._timer(task, rnd.round), "finalize"):
-                self._ignore_races(self.ledger.tasks.finalize_round, task.id, rnd.round,
-                                   what=f"finalize round {rnd.round}")
+                self._send_once(live, "finalize", _designated(task, rnd.round),
+                                self.ledger.tasks.finalize_round, task.id, rnd.round,
+                                what=f"finalize round {rnd.round}")
 
-    def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
+    def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> bool:
+        """Decrypt, apply, evaluate and record; False while the decryption waits for others."""
         self.hold("apply", rnd.round)
         previous = state.weights(rnd.round - 1)
         assert previous is not None and live.scheme is not None
@@ -435,9 +509,15 @@ class Participant:
         endorsers = [e.msp_id for e in self.ledger.tasks.endorsements(task.id, rnd.round)
                      if e.aggregate_hash == rnd.final_hash]
         mine = [m for m in endorsers if m == self.msp_id]  # our own copy first
-        summed, samples = rounds.read_final(self.store, live.scheme, task, rnd, live.layout,
-                                            mine + [m for m in endorsers if m not in mine],
-                                            timer)
+        endorsers = mine + [m for m in endorsers if m not in mine]
+        if _is_threshold(task):
+            decrypted = self._decrypt_jointly(task, live, rnd, endorsers, timer)
+            if decrypted is None:
+                return False  # waiting for the other members' shares
+            summed, samples = decrypted
+        else:
+            summed, samples = rounds.read_final(self.store, cast(Scheme, live.scheme), task, rnd,
+                                                live.layout, endorsers, timer)
         weights = self.strategy.apply(previous, summed, samples)
         if state.metrics(rnd.round) is None:
             with _KERAS:
@@ -452,6 +532,20 @@ class Participant:
         self.log.info("task %s round %d: applied aggregate %s… of %d samples; %s", task.id,
                       rnd.round, (rnd.final_hash or "")[:12], samples,
                       ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        return True
+
+    def _decrypt_jointly(self, task: Task, live: _Live, rnd: Round, endorsers: list[str],
+                         timer: rounds.Timer) -> tuple[np.ndarray, int] | None:
+        """The round's threshold decryption (fl.threshold.decrypt_round), or None while it
+        waits for the other members' shares."""
+        assert live.secret is not None
+        manifest, shards = rounds.fetch_final(self.store, rnd, endorsers)
+        samples = rounds.final_samples(manifest, task, rnd)
+        began = time.perf_counter()
+        result = threshold.decrypt_round(self.ledger, self.store, task, rnd, self.msp_id,
+                                         live.secret, shards, live.layout, samples, self.log)
+        timer.phases["decrypt"] = timer.phases.get("decrypt", 0.0) + time.perf_counter() - began
+        return None if result is None else (result, samples)
 
     def _finish(self, task: Task, live: _Live, state: TaskState) -> bool:
         """Register the model (the initiator's participant, else the first member) and attest
@@ -518,6 +612,23 @@ class _Phase:
     def __exit__(self, *exc: object) -> None:
         self.timer.phases[self.phase] = self.timer.phases.get(self.phase, 0.0) + \
             time.perf_counter() - self.began
+
+
+def _is_threshold(task: Task) -> bool:
+    return task.he_scheme == ThresholdCKKS.name
+
+
+def _designated(task: Task, round: int) -> str:
+    """The member that sends a round's close and finalize (the others only if it does not)."""
+    return task.members[(round - 1) % len(task.members)]
+
+
+def _encoder(task: Task) -> Callable[[np.ndarray, int], np.ndarray] | None:
+    """How an update is laid out before encryption: threshold-ckks scales it and adds checks."""
+    if not _is_threshold(task):
+        return None
+    factor = threshold.scale(task)
+    return lambda update, samples: threshold.pack(update, samples, factor)
 
 
 def _expired(since: str, timeout: int) -> bool:

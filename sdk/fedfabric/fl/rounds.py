@@ -20,7 +20,7 @@ import numpy as np
 
 from fedfabric.fl.app import Split
 from fedfabric.fl.strategy import Strategy
-from fedfabric.he import Scheme
+from fedfabric.he import Additive, Scheme
 from fedfabric.ledger.schema import Included, Round, Task
 from fedfabric.store import Manifest, Store, StoreError
 
@@ -78,11 +78,16 @@ def local_update(model_fn: Callable[[], Any], strategy: Strategy, weights: np.nd
 
 
 def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], Any],
-                   strategy: Strategy, weights: np.ndarray, train: Split, scheme: Scheme,
-                   store: Store, seed: int, timer: Timer | None = None) -> PreparedUpdate:
-    """Train from the global weights, encrypt the scaled update and store it (nothing on chain)."""
+                   strategy: Strategy, weights: np.ndarray, train: Split, scheme: Additive,
+                   store: Store, seed: int, timer: Timer | None = None,
+                   encode: Callable[[np.ndarray, int], np.ndarray] | None = None
+                   ) -> PreparedUpdate:
+    """Train from the global weights, encrypt the scaled update and store it (nothing on
+    chain). encode lays the update out for the scheme (threshold-ckks adds check values)."""
     timer = timer or Timer()
     update, samples = timer("train", local_update, model_fn, strategy, weights, train, seed)
+    if encode is not None:
+        update = encode(update, samples)
     shards = timer("encrypt", scheme.encrypt, update)
     manifest = timer("store", store.put_shards, shards, len(update), scheme.name, {
         "kind": UPDATE, "task_id": task.id, "round": round, "writer": msp_id,
@@ -90,7 +95,7 @@ def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], A
     return PreparedUpdate(task.id, round, manifest, len(shards), samples)
 
 
-def verify_update(store: Store, scheme: Scheme, task: Task, round: int, inc: Included,
+def verify_update(store: Store, scheme: Additive, task: Task, round: int, inc: Included,
                   length: int) -> list[bytes]:
     """The update's shards, or Excluded with the reason. They are read from the area of the
     organisation the chain says submitted it (with S3, only it can write there)."""
@@ -122,7 +127,7 @@ class Aggregate:
     samples: int
 
 
-def aggregate(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int,
+def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: int,
               timer: Timer | None = None) -> Aggregate:
     """Verify every included update, add the survivors in the round's fixed order and store the
     aggregate. Honest aggregators produce the same bytes, so its manifest hash is what they
@@ -171,6 +176,15 @@ def read_final(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int
     organisations that endorsed the final hash, whose copies may be read."""
     timer = timer or Timer()
     manifest, shards = fetch_final(store, rnd, endorsers)
+    samples = final_samples(manifest, task, rnd)
+    scheme.validate(shards, length)
+    summed = timer("decrypt", scheme.decrypt, shards, length)
+    return summed, samples
+
+
+def final_samples(manifest: Manifest, task: Task, rnd: Round) -> int:
+    """The finalized aggregate's total sample count, checked against the chain's record of the
+    round (ValueError when they disagree)."""
     meta = manifest.meta if isinstance(manifest.meta, dict) else {}
     chain = {inc.msp_id: inc.samples for inc in rnd.included}
     members = meta.get("included")
@@ -180,6 +194,4 @@ def read_final(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int
             meta.get("samples") != sum(chain[m] for m in members):
         raise ValueError(f"the finalized aggregate of round {rnd.round} does not match the "
                          "chain's record of the round")
-    scheme.validate(shards, length)
-    summed = timer("decrypt", scheme.decrypt, shards, length)
-    return summed, int(meta["samples"])
+    return int(meta["samples"])

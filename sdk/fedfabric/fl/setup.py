@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -20,13 +21,14 @@ import numpy as np
 from fedfabric.fl.app import FLApp
 from fedfabric.fl.artifact import weights_bytes
 from fedfabric.fl.vector import model_spec, spec_hash, to_vector
-from fedfabric.he import CKKS, Paillier, Scheme
+from fedfabric.he import CKKS, Paillier, Scheme, ThresholdCKKS
 from fedfabric.keys import wrap
 from fedfabric.ledger import Ledger, NotFound
 from fedfabric.ledger.schema import Participant, Task, TaskSpec
 from fedfabric.store import Store
 
 SINGLE_KEY_SCHEMES = ("ckks", "paillier")
+SCHEMES = ("threshold-ckks", *SINGLE_KEY_SCHEMES)
 
 
 class TaskSetupError(ValueError):
@@ -54,10 +56,14 @@ def key_context(task_id: str) -> bytes:
 
 def create_task(initiator: Ledger, store: Store, app: FLApp, participants: dict[str, str],
                 rounds: int, min_updates: int | None = None, quorum: int | None = None,
-                round_timeout: int = 600, scheme: str = "ckks", task_id: str | None = None,
-                model_name: str | None = None) -> Task:
-    """Create the HE keys (the secret goes only to participants, wrapped to each one's published
-    organisation key), store the initial weights and the public HE parameters, create the task."""
+                round_timeout: int = 600, scheme: str = "threshold-ckks",
+                task_id: str | None = None, model_name: str | None = None,
+                threshold: int | None = None) -> Task:
+    """Create the task: the initial weights and the HE parameters in the store, the terms on
+    chain. threshold-ckks (the default): the members make the keys themselves when they join,
+    and any `threshold` of them (default: a majority, at least 2) decrypt together. ckks or
+    paillier (single key): the secret goes to every participant, wrapped to its published
+    organisation key; the initiator keeps no copy."""
     if len(participants) < 2:
         raise TaskSetupError("a task needs at least two participants")
     task_id = task_id or f"task-{uuid.uuid4().hex[:12]}"
@@ -68,8 +74,15 @@ def create_task(initiator: Ledger, store: Store, app: FLApp, participants: dict[
                              f"(a majority, at least 2) to {len(participants)}")
     if not 2 <= min_updates <= len(participants):
         raise TaskSetupError(f"min_updates {min_updates} must be from 2 to {len(participants)}")
-    if scheme not in SINGLE_KEY_SCHEMES:
-        raise TaskSetupError(f"scheme {scheme!r} must be one of {', '.join(SINGLE_KEY_SCHEMES)}")
+    if scheme not in SCHEMES:
+        raise TaskSetupError(f"scheme {scheme!r} must be one of {', '.join(SCHEMES)}")
+    t = 0
+    if scheme == "threshold-ckks":
+        t = threshold if threshold is not None else default_quorum(len(participants))
+        if not 2 <= t <= len(participants):
+            raise TaskSetupError(f"threshold {t} must be from 2 to {len(participants)}")
+    elif threshold is not None:
+        raise TaskSetupError(f"--threshold is for threshold-ckks; {scheme} has one secret")
 
     # Read and check everything first, so that a refusal leaves nothing behind.
     keys, rows = {}, {}
@@ -86,11 +99,16 @@ def create_task(initiator: Ledger, store: Store, app: FLApp, participants: dict[
     model, weights = initial_weights(app)
     spec = model_spec(model)
 
-    he: Scheme = CKKS.generate() if scheme == "ckks" else Paillier.generate()
-    context_hash = store.put(he.public_bytes())
-    secret = he.secret_bytes()
-    wrapped = {msp: store.put(wrap(secret, key, key_context(task_id))) for msp, key in keys.items()}
-    del he, secret  # the initiator keeps no copy of the secret
+    wrapped = {msp: "" for msp in participants}
+    if scheme == "threshold-ckks":
+        context_hash = store.put(json.dumps(ThresholdCKKS.parameters(), sort_keys=True).encode())
+    else:
+        he: Scheme = CKKS.generate() if scheme == "ckks" else Paillier.generate()
+        context_hash = store.put(he.public_bytes())
+        secret = he.secret_bytes()
+        wrapped = {msp: store.put(wrap(secret, key, key_context(task_id)))
+                   for msp, key in keys.items()}
+        del he, secret  # the initiator keeps no copy of the secret
     weights_hash = store.put(weights_bytes(weights))
     hyperparameters: dict[str, Any] = {**app.hyperparameters.__dict__, "app": app.name,
                                        "model_name": model_name or f"{app.name}-{task_id}"}
@@ -101,4 +119,4 @@ def create_task(initiator: Ledger, store: Store, app: FLApp, participants: dict[
         participants=[Participant(msp, dataset_id, rows[msp], wrapped[msp])
                       for msp, dataset_id in participants.items()],
         rounds=rounds, min_updates=min_updates, quorum=quorum, round_timeout=round_timeout,
-        strategy=app.hyperparameters.strategy, hyperparameters=hyperparameters))
+        threshold=t, strategy=app.hyperparameters.strategy, hyperparameters=hyperparameters))

@@ -53,7 +53,8 @@ def ensure_dataset(participant: Participant, initiator_msp: str) -> str:
 
 def simulate(admins: dict[str, Ledger], store: Store, app: FLApp, data: dict[str, str],
              workdir: Path, rounds: int, round_timeout: int = 300, timeout: float = 1800.0,
-             on_task: Callable[[Task], None] | None = None) -> TaskHistory:
+             on_task: Callable[[Task], None] | None = None,
+             scheme: str = "threshold-ckks") -> TaskHistory:
     """Run one task over the organisations (the first one initiates) and return its history."""
     initiator = next(iter(admins))
     participants = {
@@ -66,7 +67,7 @@ def simulate(admins: dict[str, Ledger], store: Store, app: FLApp, data: dict[str
         p.publish_key()
         datasets[msp] = ensure_dataset(p, initiator)
     task = create_task(admins[initiator], store, app, datasets, rounds,
-                       round_timeout=round_timeout)
+                       round_timeout=round_timeout, scheme=scheme)
     if on_task is not None:
         on_task(task)
     stops = {msp: threading.Event() for msp in participants}

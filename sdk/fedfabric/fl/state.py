@@ -82,6 +82,14 @@ class TaskState:
     def save_aggregate(self, round: int, value: dict[str, Any]) -> None:
         self._put_json(f"aggregate-{round}.json", value)
 
+    def key_bundle(self) -> str | None:
+        """threshold-ckks: the hash of the key bundle this member posted (made once)."""
+        made = self._json("key-bundle.json")
+        return str(made["digest"]) if made else None
+
+    def save_key_bundle(self, digest: str) -> None:
+        self._put_json("key-bundle.json", {"digest": digest})
+
     def timings(self, round: int) -> dict[str, Any] | None:
         """Seconds this service spent per phase of the round (bench/round.py reads them)."""
         return self._json(f"timings-{round}.json")

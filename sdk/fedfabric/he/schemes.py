@@ -21,7 +21,9 @@ def backend() -> InProcess | Worker:
     return _backend
 
 
-class Scheme(Protocol):
+class Additive(Protocol):
+    """What encrypting and adding needs: every scheme, threshold ones included."""
+
     name: str
 
     def encrypt(self, vector: np.ndarray) -> list[bytes]: ...
@@ -31,18 +33,20 @@ class Scheme(Protocol):
 
     def aggregate(self, updates: list[list[bytes]]) -> list[bytes]: ...
 
-    def decrypt(self, shards: list[bytes], length: int) -> np.ndarray: ...
-
     def public_bytes(self) -> bytes: ...
+
+
+class Scheme(Additive, Protocol):
+    """A single-key scheme: whoever holds the secret decrypts alone."""
+
+    def decrypt(self, shards: list[bytes], length: int) -> np.ndarray: ...
 
     def secret_bytes(self) -> bytes: ...
 
 
 def scheme_for(name: str, public: bytes, secret: bytes | None = None) -> Scheme:
-    """A task's scheme from its public parameters (and the secret, for participants).
-
-    ValueError when the bytes are not what the scheme expects.
-    """
+    """A task's single-key scheme from its public parameters (and the secret, for
+    participants). ValueError when the bytes are not what the scheme expects."""
     if name == CKKS.name:
         if public.startswith(b"{"):
             raise ValueError("the HE context is not a CKKS context")

@@ -168,6 +168,18 @@ class ThresholdCKKS:
         data = np.ascontiguousarray(np.asarray(vector, dtype="<f8").ravel()).tobytes()
         return call("encrypt", self._public, data)
 
+    def validate(self, shards: list[bytes], length: int) -> None:
+        """ValueError unless the shards are `length` values encrypted under these parameters
+        (they must add to a reference ciphertext of that shape)."""
+        expected = -(-length // SHARD)
+        if len(shards) != expected:
+            raise ValueError(f"{len(shards)} shards for {length} values; expected {expected}")
+        self.aggregate([self._reference(length), shards])
+
+    @lru_cache(maxsize=4)  # noqa: B019  (a few shapes per process, freed with the scheme)
+    def _reference(self, length: int) -> list[bytes]:
+        return self.encrypt(np.zeros(length))
+
     def aggregate(self, updates: list[list[bytes]]) -> list[bytes]:
         """Shard-wise sum of the updates in the given order (byte-identical for the same input)."""
         if not updates:

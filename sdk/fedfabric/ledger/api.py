@@ -16,12 +16,14 @@ from fedfabric.ledger.schema import (
     AccessEntry,
     Attestation,
     Dataset,
+    DecryptionShare,
     Endorsement,
     Event,
     Grant,
     Inference,
     InferenceView,
     Join,
+    KeyEndorsement,
     Lineage,
     Model,
     ModelSpec,
@@ -118,9 +120,31 @@ class Tasks:
     def create(self, spec: TaskSpec) -> Task:
         return decode(Task, self._c.submit("CreateTask", _json(spec)).data)
 
-    def join(self, task_id: str, terms_hash: str) -> Join:
-        """Accept the task's terms (as an admin of a participant); terms_hash is what you read."""
-        return decode(Join, self._c.submit("JoinTask", task_id, terms_hash).data)
+    def join(self, task_id: str, terms_hash: str, key_share: str = "") -> Join:
+        """Accept the task's terms (as an admin of a participant); terms_hash is what you read;
+        key_share: for threshold-ckks, the sha256 of this organisation's key bundle."""
+        return decode(Join, self._c.submit("JoinTask", task_id, terms_hash, key_share).data)
+
+    def endorse_key(self, task_id: str, key_hash: str) -> KeyEndorsement:
+        """threshold-ckks: this member's claim of the collective public key's hash."""
+        return decode(KeyEndorsement, self._c.submit("EndorseKey", task_id, key_hash).data)
+
+    def finalize_key(self, task_id: str) -> Event:
+        """Event KeyFinalized (round 1 opens), or TaskFailed when no quorum came in time."""
+        return self._c.submit("FinalizeKey", task_id)
+
+    def key_endorsements(self, task_id: str) -> builtins.list[KeyEndorsement]:
+        return decode(list[KeyEndorsement], self._c.evaluate("ListKeyEndorsements", task_id))
+
+    def submit_decryption_share(self, task_id: str, round: int, attempt: int,
+                                share_hash: str) -> DecryptionShare:
+        return decode(DecryptionShare, self._c.submit("SubmitDecryptionShare", task_id,
+                                                      str(round), str(attempt),
+                                                      share_hash).data)
+
+    def decryption_shares(self, task_id: str, round: int) -> builtins.list[DecryptionShare]:
+        return decode(list[DecryptionShare],
+                      self._c.evaluate("ListDecryptionShares", task_id, str(round)))
 
     def start(self, task_id: str) -> Event:
         """Open round 1 (event TaskStarted) once the participants have joined."""

@@ -25,11 +25,13 @@ from fedfabric.ledger.schema import (
     AccessEntry,
     Attestation,
     Dataset,
+    DecryptionShare,
     Endorsement,
     Grant,
     Included,
     Inference,
     Join,
+    KeyEndorsement,
     Model,
     OrgKey,
     RoundMetrics,
@@ -71,6 +73,14 @@ class RoundFinalized:
 
 
 @dataclass(frozen=True)
+class KeyFinalized:
+    task_id: str
+    key_hash: str
+    endorsements: int
+    round: int
+
+
+@dataclass(frozen=True)
 class TaskFailed:
     task_id: str
     round: int
@@ -86,7 +96,8 @@ RECORDS: dict[str, type[Any]] = {
     "MetricsRecorded": RoundMetrics, "TaskCancelled": Task, "TaskFailed": TaskFailed,
     "OrgKeyPublished": OrgKey, "ModelRegistered": Model, "ModelStatusChanged": Model,
     "MetricsAttested": Attestation, "InferenceRecorded": Inference, "InferenceAttested": Verdict,
-    "WeightsAttested": WeightsAttestation,
+    "WeightsAttested": WeightsAttestation, "KeyEndorsed": KeyEndorsement,
+    "KeyFinalized": KeyFinalized, "DecryptionShareSubmitted": DecryptionShare,
 }
 
 

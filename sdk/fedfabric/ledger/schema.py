@@ -91,6 +91,7 @@ class TaskSpec:
     min_updates: int
     quorum: int
     round_timeout: int = 0  # seconds; 0 = none
+    threshold: int = 0  # t of threshold-ckks: any t members decrypt together; 0 otherwise
     strategy: str = "fedavg"
     hyperparameters: JSON = field(default_factory=dict)
 
@@ -102,6 +103,7 @@ class Task(TaskSpec):
     created_by: str = ""
     status: str = ""  # PENDING -> ACTIVE -> COMPLETED | CANCELLED | FAILED
     members: list[str] = field(default_factory=list)  # the participants that joined in time
+    collective_key_hash: str | None = None  # threshold-ckks: the members' endorsed key
     current_round: int = 0
     failure_reason: str | None = None
     created_at: str = ""
@@ -123,6 +125,29 @@ class Join:
     msp_id: str
     joined_by: str
     terms_hash: str
+    time: str
+    tx_id: str
+    key_share: str | None = None  # threshold-ckks: the sha256 of its key bundle
+
+
+@dataclass(frozen=True)
+class KeyEndorsement:
+    task_id: str
+    msp_id: str
+    endorsed_by: str
+    key_hash: str
+    time: str
+    tx_id: str
+
+
+@dataclass(frozen=True)
+class DecryptionShare:
+    task_id: str
+    round: int
+    attempt: int
+    msp_id: str
+    posted_by: str
+    share_hash: str
     time: str
     tx_id: str
 

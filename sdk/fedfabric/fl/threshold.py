@@ -1,0 +1,304 @@
+"""Threshold CKKS in a task: keys made by the members themselves, updates packed with check
+values, and decryption by any t members together.
+
+Keys. When it joins, each participant makes its secret share s_i locally (sealed at rest with
+its organisation key; it never leaves the organisation), its public-key share under the task's
+common reference string (derived from the creating transaction), and Shamir shares of s_i for
+every participant (each wrapped to that participant's published organisation key). It stores
+them in its own area as a key bundle and posts the bundle's hash with its join. Once the task
+starts, every member combines the members' public-key shares (in member order: the same bytes
+everywhere) into the collective public key and endorses its hash; a quorum opens round 1. Its
+threshold secret is the sum of the Shamir shares the members sent it.
+
+Updates. Values are scaled by 1 / (the sum of every participant's max_samples), so the sum of
+the scaled updates is a weighted mean that stays inside the scheme's headroom (|sum| < 16378).
+The last value of every 4096-value shard is a check: the sample count, scaled alike. After
+decryption every check must equal the round's total samples: a decryption share that is wrong,
+stale or garbled makes them wrong, and the attempt is discarded, never silently used.
+
+Decryption. t members post shares for a set of exactly t; the set of attempt a is derived from
+the chain: the round's updaters first, then the other members, minus the members already found
+bad (share missing at an attempt's deadline, unreadable or failing its hash); among the rest,
+each earlier attempt that failed its checks without a culprit moves on to the next combination.
+Attempt a accepts shares until finalized_at + (a+1) * round_timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import itertools
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from fedfabric.he import threshold as th
+from fedfabric.keys import public_pem, unwrap, wrap
+from fedfabric.ledger import AlreadyExists, Ledger
+from fedfabric.ledger.schema import DecryptionShare, Round, Task
+from fedfabric.store import Store, StoreError
+
+SHARD = th.SHARD
+PAYLOAD = SHARD - 1  # values per shard; the last one is the check
+CHECK_TOLERANCE = 1e-3  # of the scaled sample count (at most 1): flooding noise is ~1e-6
+MAX_ATTEMPTS = 64  # the chain's bound
+KEY_BUNDLE = "threshold-key-bundle"
+SHARE = "decryption-share"
+
+
+class ThresholdKeyError(ValueError):
+    """A key bundle or share another organisation published is missing or malformed."""
+
+
+def crs(task: Task) -> bytes:
+    """The common reference string: bound to the creating transaction and the terms."""
+    return hashlib.sha256(f"fedfabric crs|{task.tx_id}|{task.terms_hash}".encode()).digest()
+
+
+def points(task: Task) -> dict[str, int]:
+    """Each participant's Shamir point: its place in the task's list, from 1."""
+    return {p.msp_id: i + 1 for i, p in enumerate(task.participants)}
+
+
+def scale(task: Task) -> float:
+    return 1.0 / sum(p.max_samples for p in task.participants)
+
+
+def packed_length(length: int) -> int:
+    return length + -(-length // PAYLOAD)
+
+
+def pack(update: np.ndarray, samples: int, factor: float) -> np.ndarray:
+    """The scaled update with a check value (the scaled sample count) closing every shard."""
+    flat = np.asarray(update, dtype=np.float64).ravel() * factor
+    out = []
+    for i in range(0, len(flat), PAYLOAD):
+        out.append(flat[i:i + PAYLOAD])
+        out.append(np.array([samples * factor]))
+    return np.concatenate(out)
+
+
+def unpack(vector: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(payload of `length` values, the check value of each shard)."""
+    shards = [vector[i:i + SHARD] for i in range(0, len(vector), SHARD)]
+    payload = np.concatenate([s[:-1] for s in shards])[:length]
+    return payload, np.array([s[-1] for s in shards])
+
+
+def _context(task: Task, sender: str, recipient: str) -> bytes:
+    return f"fedfabric task {task.id} shamir {sender}->{recipient}".encode()
+
+
+def _seal_context(task: Task) -> bytes:
+    return f"fedfabric task {task.id} own secret".encode()
+
+
+@dataclass(frozen=True)
+class KeyBundle:
+    writer: str
+    public_share: str
+    shamir: dict[str, str]  # recipient MSP id -> sha256 of the share wrapped to it
+
+    @classmethod
+    def read(cls, store: Store, task: Task, writer: str, digest: str) -> KeyBundle:
+        try:
+            data = json.loads(store.sibling(writer).get(digest))
+            bundle = cls(str(data["writer"]), str(data["public_share"]),
+                         {str(k): str(v) for k, v in data["shamir"].items()})
+        except (StoreError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ThresholdKeyError(f"{writer}'s key bundle {digest[:12]}…: {e}") from e
+        if data.get("kind") != KEY_BUNDLE or data.get("task_id") != task.id or \
+                bundle.writer != writer or data.get("params_id") != th.PARAMS_ID:
+            raise ThresholdKeyError(f"{writer}'s key bundle is not its bundle for task {task.id}")
+        return bundle
+
+
+def make_key_bundle(task: Task, msp_id: str, key: X25519PrivateKey, ledger: Ledger,
+                    store: Store, state: Path) -> str:
+    """Make this member's secret and shares; store the bundle; returns its hash. The secret
+    and the member's own Shamir share are sealed into the state directory."""
+    secret, public_share = th.keygen(crs(task))
+    pts = points(task)
+    shares = th.shamir_shares(secret, list(pts.values()), task.threshold)
+    wrapped = {}
+    for msp, point in pts.items():
+        recipient = ledger.tasks.org_key(msp).public_key if msp != msp_id else \
+            public_pem(key.public_key())
+        wrapped[msp] = store.put(wrap(shares[point], recipient, _context(task, msp_id, msp)))
+    state.mkdir(parents=True, exist_ok=True)
+    _write_private(state / "threshold-secret.sealed",
+                   wrap(secret, public_pem(key.public_key()), _seal_context(task)))
+    bundle = {"kind": KEY_BUNDLE, "task_id": task.id, "writer": msp_id,
+              "params_id": th.PARAMS_ID, "public_share": store.put(public_share),
+              "shamir": wrapped}
+    return store.put(json.dumps(bundle, sort_keys=True).encode())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def bundles(ledger: Ledger, store: Store, task: Task) -> dict[str, KeyBundle]:
+    """The members' key bundles, checked against what they posted when they joined."""
+    posted = {j.msp_id: j.key_share for j in ledger.tasks.joins(task.id)}
+    out = {}
+    for msp in task.members:
+        digest = posted.get(msp)
+        if not digest:
+            raise ThresholdKeyError(f"{msp} posted no key bundle")
+        out[msp] = KeyBundle.read(store, task, msp, digest)
+    return out
+
+
+def collective_key(store: Store, task: Task, members: dict[str, KeyBundle]) -> bytes:
+    """The collective public key from the members' public-key shares, in member order."""
+    shares = []
+    for msp in task.members:
+        try:
+            shares.append(store.sibling(msp).get(members[msp].public_share))
+        except StoreError as e:
+            raise ThresholdKeyError(f"{msp}'s public-key share: {e}") from e
+    return th.combine_public_key(crs(task), shares)
+
+
+def threshold_secret(store: Store, task: Task, msp_id: str, key: X25519PrivateKey,
+                     members: dict[str, KeyBundle]) -> bytes:
+    """This member's t-out-of-N secret: the sum of the Shamir shares the members sent it."""
+    received = []
+    for msp, bundle in members.items():
+        try:
+            blob = store.sibling(msp).get(bundle.shamir[msp_id])
+            received.append(unwrap(blob, key, _context(task, msp, msp_id)))
+        except (StoreError, KeyError, ValueError) as e:
+            raise ThresholdKeyError(f"the Shamir share {msp} sent {msp_id}: {e}") from e
+    return th.threshold_secret(received)
+
+
+@dataclass
+class Plan:
+    """Where the decryption of a round stands: the attempt under way and its set."""
+
+    attempt: int
+    active: list[str]
+    bad: set[str] = field(default_factory=set)
+    result: np.ndarray | None = None
+    total: int = 0
+
+
+def decryption_sets(task: Task, rnd: Round, bad: set[str]) -> list[list[str]]:
+    """Every t-set still possible, in the order attempts try them."""
+    included = [i.msp_id for i in rnd.included]
+    candidates = [m for m in included + [m for m in task.members if m not in included]
+                  if m not in bad]
+    return [list(c) for c in itertools.combinations(candidates, task.threshold)]
+
+
+def deadline(task: Task, rnd: Round, attempt: int) -> datetime.datetime | None:
+    if task.round_timeout <= 0 or not rnd.finalized_at:
+        return None
+    began = datetime.datetime.fromisoformat(rnd.finalized_at.replace("Z", "+00:00"))
+    return began + datetime.timedelta(seconds=(attempt + 1) * task.round_timeout)
+
+
+def share_blob(store: Store, share: DecryptionShare, task: Task, rnd: Round,
+               shards: int) -> list[bytes]:
+    """A posted share's per-shard parts, checked: in the poster's area, for this round."""
+    data = json.loads(store.sibling(share.msp_id).get(share.share_hash))
+    if data.get("kind") != SHARE or data.get("task_id") != task.id or \
+            data.get("round") != rnd.round or data.get("attempt") != share.attempt or \
+            data.get("aggregate") != rnd.final_hash or len(data.get("parts", [])) != shards:
+        raise ValueError(f"{share.msp_id}'s share is not its share of round {rnd.round}")
+    return [store.sibling(share.msp_id).get(h) for h in data["parts"]]
+
+
+def post_share(store: Store, task: Task, rnd: Round, attempt: int, active: list[str],
+               msp_id: str, secret: bytes, shards: list[bytes]) -> str:
+    """Compute this member's flooded share for the set, store it; returns its hash."""
+    pts = points(task)
+    parts = th.decryption_share(secret, pts[msp_id], [pts[m] for m in active], shards,
+                                task.threshold)
+    return store.put(json.dumps({
+        "kind": SHARE, "task_id": task.id, "round": rnd.round, "attempt": attempt,
+        "aggregate": rnd.final_hash, "writer": msp_id,
+        "parts": [store.put(p) for p in parts]}, sort_keys=True).encode())
+
+
+def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare],
+            shards: list[bytes], packed: int, length: int,
+            total_samples: int) -> tuple[np.ndarray | None, set[str]]:
+    """(the decrypted scaled sum, or None; the members whose share is bad). The checks must
+    all equal the scaled total of samples."""
+    parts, bad = {}, set()
+    pts = points(task)
+    for share in shares:
+        try:
+            parts[pts[share.msp_id]] = share_blob(store, share, task, rnd, len(shards))
+        except (StoreError, ValueError, KeyError, TypeError):
+            bad.add(share.msp_id)
+    if bad:
+        return None, bad
+    try:
+        vector = th.combine(parts, shards, packed)
+    except ValueError:
+        return None, set()  # well-formed yet inconsistent: no culprit known
+    payload, checks = unpack(vector, length)
+    if not np.allclose(checks, total_samples * scale(task), atol=CHECK_TOLERANCE):
+        return None, set()
+    return payload, set()
+
+
+SHARE_MARGIN = 15.0  # seconds after an attempt's deadline before its shares are taken as final
+
+
+def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: str,
+                  secret: bytes, shards: list[bytes], length: int, samples: int,
+                  log: logging.Logger) -> np.ndarray | None:
+    """Drive a finalized round's joint decryption, as one member: post its share when the
+    current attempt's set holds it; combine once the set's t shares are in; move to another set
+    when a share is missing at its deadline, unreadable, or the checks fail. Returns the sum of
+    the scaled updates (divided back by the scale), or None while it waits. Every member derives
+    the same attempts from the same chain and store, so all combine the same shares."""
+    packed = packed_length(length)
+    shares = ledger.tasks.decryption_shares(task.id, rnd.round)
+    bad: set[str] = set()
+    unexplained = 0
+    for attempt in range(MAX_ATTEMPTS):
+        sets = decryption_sets(task, rnd, bad)
+        if not sets:
+            raise ValueError(f"round {rnd.round}: fewer than {task.threshold} members are left "
+                             "to decrypt it")
+        active = sets[unexplained % len(sets)]
+        posted = [s for s in shares if s.attempt == attempt and s.msp_id in active]
+        if len(posted) == task.threshold:
+            result, culprits = combine(store, task, rnd, posted, shards, packed, length,
+                                       samples)
+            if result is not None:
+                return result / scale(task)
+            bad |= culprits
+            unexplained += not culprits
+            log.warning("task %s round %d: decryption attempt %d with %s failed its checks%s",
+                        task.id, rnd.round, attempt, ", ".join(active),
+                        f": bad share from {', '.join(sorted(culprits))}" if culprits else "")
+            continue
+        closes = deadline(task, rnd, attempt)
+        if closes is not None and datetime.datetime.now(datetime.UTC) > closes + \
+                datetime.timedelta(seconds=SHARE_MARGIN):
+            bad |= set(active) - {s.msp_id for s in posted}
+            continue
+        if msp_id in active and msp_id not in {s.msp_id for s in posted}:
+            digest = post_share(store, task, rnd, attempt, active, msp_id, secret, shards)
+            with contextlib.suppress(AlreadyExists):
+                ledger.tasks.submit_decryption_share(task.id, rnd.round, attempt, digest)
+                log.info("task %s round %d: posted a decryption share (attempt %d, with %s)",
+                         task.id, rnd.round, attempt, ", ".join(active))
+        return None
+    raise ValueError(f"round {rnd.round}: no decryption after {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,179 @@
+"""Threshold CKKS on the real network: the members make the keys themselves, a quorum fixes the
+collective key, any t members decrypt the aggregate together, and a bad decryption share is
+detected and left out."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fedfabric.he  # noqa: F401  (TenSEAL first)
+from fedfabric.fl import rounds, threshold
+from fedfabric.he import ThresholdCKKS
+from fedfabric.keys import org_key, public_pem
+from fedfabric.ledger import InvalidArgument
+from fedfabric.ledger.schema import Participant, Task, TaskSpec
+from fedfabric.store import LocalStore, sha256
+from support.consortium import make_consortium, wait_for
+
+ORGS = ("Org1", "Org2", "Org3")
+LENGTH = 5000
+LOG = logging.getLogger("test.threshold")
+
+
+class ThresholdTask:
+    """A started threshold-ckks task over the three orgs (t = 2), driven through the SDK."""
+
+    def __init__(self, ledgers, root: Path) -> None:
+        self.ledgers, self.store = ledgers, LocalStore(root / "blobs")
+        self.keys = {o: org_key(root / "keys", f"{o}MSP") for o in ORGS}
+        self.id = f"th-{uuid.uuid4().hex[:8]}"
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+        datasets = {}
+        for org in ORGS:
+            admin = ledgers[(org, "Admin")]
+            admin.tasks.ensure_key(f"{org}MSP", public_pem(self.keys[org].public_key()))
+            did = f"{self.id}-{org.lower()}"
+            admin.datasets.register(did, "d", sha256(did.encode()), "u", {}, 10, {})
+            if org != "Org1":
+                admin.datasets.grant(did, "Org1MSP", "training", later)
+            datasets[org] = did
+        params = self.store.put(json.dumps(ThresholdCKKS.parameters()).encode())
+        created = ledgers[("Org1", "Admin")].tasks.create(TaskSpec(
+            id=self.id, app_hash=sha256(b"app"), model_spec_hash=sha256(b"spec"),
+            initial_weights_hash=sha256(b"w"), initial_weights_uri="u",
+            he_scheme="threshold-ckks", he_context_hash=params, he_context_uri="u",
+            participants=[Participant(f"{o}MSP", datasets[o], 10) for o in ORGS], rounds=1,
+            min_updates=2, quorum=2, threshold=2, round_timeout=600))
+        for org in ORGS:
+            bundle = threshold.make_key_bundle(created, f"{org}MSP", self.keys[org],
+                                               ledgers[(org, "Admin")], self.store,
+                                               root / "state" / org)
+            ledgers[(org, "Admin")].tasks.join(self.id, created.terms_hash, bundle)
+        ledgers[("Org1", "User1")].tasks.start(self.id)
+        members = threshold.bundles(ledgers[("Org1", "User1")], self.store, self.task)
+        key = self.store.put(threshold.collective_key(self.store, self.task, members))
+        for org in ORGS:
+            ledgers[(org, "User1")].tasks.endorse_key(self.id, key)
+        ledgers[("Org2", "User1")].tasks.finalize_key(self.id)
+        self.scheme = ThresholdCKKS(self.store.get(key))
+        self.secrets = {o: threshold.threshold_secret(self.store, self.task, f"{o}MSP",
+                                                      self.keys[o], members) for o in ORGS}
+
+    @property
+    def task(self) -> Task:
+        return self.ledgers[("Org3", "User1")].tasks.get(self.id)
+
+    def play_round(self) -> dict[str, np.ndarray]:
+        """Every org submits an update (samples 10); two aggregate, endorse and finalize."""
+        sent = {}
+        factor = threshold.scale(self.task)
+        for i, org in enumerate(ORGS):
+            sent[org] = np.random.default_rng(i).normal(0, 3, LENGTH)
+            packed = threshold.pack(sent[org], 10, factor)
+            manifest = self.store.put_shards(self.scheme.encrypt(packed), len(packed),
+                                             self.scheme.name, {
+                                                 "kind": "update", "task_id": self.id,
+                                                 "round": 1, "writer": f"{org}MSP",
+                                                 "samples": 10})
+            self.ledgers[(org, "User1")].tasks.submit_update(self.id, 1, manifest, 2, 10)
+        self.ledgers[("Org1", "User1")].tasks.close_round(self.id, 1)
+        for org in ("Org1", "Org2"):
+            rnd = self.ledgers[(org, "User1")].tasks.round(self.id, 1)
+            result = rounds.aggregate(self.store, self.scheme, self.task, rnd,
+                                      threshold.packed_length(LENGTH))
+            self.ledgers[(org, "User1")].tasks.endorse_aggregate(self.id, 1, result.digest, "u")
+        self.ledgers[("Org3", "User1")].tasks.finalize_round(self.id, 1)
+        return sent
+
+    def decrypt(self, org: str) -> np.ndarray | None:
+        """One pass of org's side of the joint decryption."""
+        rnd = self.ledgers[(org, "User1")].tasks.round(self.id, 1)
+        manifest, shards = rounds.fetch_final(self.store, rnd, ["Org1MSP"])
+        samples = rounds.final_samples(manifest, self.task, rnd)
+        return threshold.decrypt_round(self.ledgers[(org, "User1")], self.store, self.task, rnd,
+                                       f"{org}MSP", self.secrets[org], shards, LENGTH, samples,
+                                       LOG)
+
+    def decrypt_all(self) -> dict[str, np.ndarray]:
+        results: dict[str, np.ndarray] = {}
+
+        def step() -> bool:
+            for org in ORGS:
+                if org not in results:
+                    got = self.decrypt(org)
+                    if got is not None:
+                        results[org] = got
+            return len(results) == len(ORGS)
+
+        wait_for("every member to decrypt", step, timeout=120)
+        return results
+
+
+def test_t_members_decrypt_the_aggregate_and_no_one_alone(ledgers, tmp_path):
+    task = ThresholdTask(ledgers, tmp_path)
+    assert task.task.collective_key_hash and task.task.current_round == 1
+    sent = task.play_round()
+    results = task.decrypt_all()
+    expected = sum(sent.values())
+    for org, result in results.items():  # every member gets the same, right sum
+        assert np.max(np.abs(result - expected)) / np.max(np.abs(expected)) < 1e-4, org
+        assert np.array_equal(result, results["Org1"])
+    shares = ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)
+    assert sorted(s.msp_id for s in shares) == ["Org1MSP", "Org2MSP"]  # t of them, not all
+
+
+def test_a_tampered_decryption_share_is_left_out_and_the_result_is_still_right(ledgers,
+                                                                                  tmp_path):
+    task = ThresholdTask(ledgers, tmp_path)
+    sent = task.play_round()
+    assert task.decrypt("Org1") is None and task.decrypt("Org2") is None  # both posted
+    share = next(s for s in ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)
+                 if s.msp_id == "Org2MSP")
+    part = json.loads(task.store.get(share.share_hash))["parts"][0]
+    (task.store.root / part[:2] / part).write_bytes(b"tampered")  # in the store, after posting
+    results = task.decrypt_all()
+    expected = sum(sent.values())
+    assert all(np.max(np.abs(r - expected)) / np.max(np.abs(expected)) < 1e-4
+               for r in results.values())
+    attempts = {(s.attempt, s.msp_id) for s in
+                ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)}
+    assert attempts == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"), (1, "Org3MSP")}
+
+
+def test_shares_outside_the_rules_are_refused(ledgers, tmp_path):
+    task = ThresholdTask(ledgers, tmp_path)
+    task.play_round()
+    tasks = ledgers[("Org1", "User1")].tasks
+    with pytest.raises(InvalidArgument):
+        tasks.submit_decryption_share(task.id, 1, 64, sha256(b"x"))  # no such attempt
+    with pytest.raises(InvalidArgument):
+        tasks.submit_decryption_share(task.id, 1, 0, "not a hash")
+
+
+def test_one_member_gone_after_round_one_and_the_task_completes(network, profile, ledgers,
+                                                                tmp_path):
+    """t = 2 of 3: Org3 stops before its round-2 update; the round closes by timeout and
+    Org1 and Org2 decrypt without it."""
+    consortium = make_consortium(network, profile, tmp_path, ledgers[("Org3", "User1")])
+    try:
+        consortium.start("Org1")
+        consortium.start("Org2")
+        consortium.start("Org3", env={"FEDFABRIC_PARTICIPANT_HOLD": "submit:2"})
+        task_id = consortium.create("--rounds", "2", "--round-timeout", "20")
+        wait_for("the task to complete", lambda: consortium.history(task_id).task.status ==
+                 "COMPLETED", timeout=300)
+        h = consortium.history(task_id)
+        assert h.task.he_scheme == "threshold-ckks" and h.task.threshold == 2
+        assert [i.msp_id for i in h.rounds[1].included] == ["Org1MSP", "Org2MSP"]
+        wait_for("Org1 and Org2 to record round 2's metrics", lambda: len(
+            consortium.history(task_id).rounds[1].metrics) == 2, timeout=60)
+        assert all(m.metrics["accuracy"] > 0.5 for r in h.rounds for m in r.metrics)
+    finally:
+        consortium.services.stop_all()
