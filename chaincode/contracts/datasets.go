@@ -35,6 +35,9 @@ type Dataset struct {
 	RegisteredBy string          `json:"registered_by"`
 	CreatedAt    string          `json:"created_at"`
 	TxID         string          `json:"tx_id"`
+	// Version counts the data keys: RotateDatasetKey re-encrypts under a new one.
+	Version   int64  `json:"version"`
+	RotatedAt string `json:"rotated_at,omitempty"`
 }
 
 // Grant lets an organisation (or one identity in it) use a dataset for one purpose until expiry.
@@ -119,7 +122,7 @@ func (c *DatasetContract) RegisterDataset(ctx contractapi.TransactionContextInte
 	}
 	d := Dataset{ID: id, Name: name, SHA256: sha256, URI: uri, Schema: schemaJSON, Rows: rowCount,
 		Encryption: encryptionJSON, OwnerMSP: who.MSP, RegisteredBy: who.ID,
-		CreatedAt: formatTime(now), TxID: ctx.GetStub().GetTxID()}
+		CreatedAt: formatTime(now), TxID: ctx.GetStub().GetTxID(), Version: 1}
 	if err := putJSON(ctx, d, objDataset, id); err != nil {
 		return "", err
 	}
@@ -212,6 +215,74 @@ func (c *DatasetContract) RevokeGrant(ctx contractapi.TransactionContextInterfac
 		return "", err
 	}
 	return emit(ctx, "AccessRevoked", g)
+}
+
+// RotateDatasetKey records that the owner re-encrypted the dataset under a new data key (after a
+// revocation): the new ciphertext's hash and location, its encryption record, and, for every
+// grant that is live, the new key wrapped to that grantee (wrappedKeys maps
+// "grantee_msp|purpose|grantee_id" to the wrapped key's sha256; every live grant must be there,
+// and nothing else). An organisation no longer granted holds only the old key: it cannot read
+// the current version. Only an admin of the owning organisation may.
+func (c *DatasetContract) RotateDatasetKey(ctx contractapi.TransactionContextInterface, datasetID, sha256, uri, encryption, wrappedKeys string) (string, error) {
+	_, d, err := ownerAdmin(ctx, datasetID, "re-key it")
+	if err != nil {
+		return "", err
+	}
+	if err := checkHash("sha256", sha256); err != nil {
+		return "", err
+	}
+	if err := checkText("uri", uri, maxURILen, true); err != nil {
+		return "", err
+	}
+	encryptionJSON, err := jsonObject("encryption", encryption)
+	if err != nil {
+		return "", err
+	}
+	if len(wrappedKeys) > maxJSONLen {
+		return "", refusal(CodeInvalidArgument, "wrapped keys have %d bytes, more than %d", len(wrappedKeys), maxJSONLen)
+	}
+	var keys map[string]string
+	if err := json.Unmarshal([]byte(wrappedKeys), &keys); err != nil || keys == nil {
+		return "", refusal(CodeInvalidArgument, "wrapped keys must be a JSON object of strings")
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	grants, err := listAll[Grant](ctx, objGrant, d.ID)
+	if err != nil {
+		return "", err
+	}
+	var rewrapped []Grant // checked first: a refusal writes nothing
+	for _, g := range grants {
+		if !grantLive(g, now) {
+			continue
+		}
+		label := g.GranteeMSP + "|" + g.Purpose + "|" + g.GranteeID
+		wrapped, ok := keys[label]
+		if !ok {
+			return "", refusal(CodeInvalidArgument, "the live %s grant of %s needs the new key wrapped to it", g.Purpose, granteeLabel(g.GranteeMSP, g.GranteeID))
+		}
+		if err := checkHash("wrapped key for "+label, wrapped); err != nil {
+			return "", err
+		}
+		g.WrappedKey = wrapped
+		rewrapped = append(rewrapped, g)
+	}
+	if len(keys) != len(rewrapped) {
+		return "", refusal(CodeInvalidArgument, "%d wrapped keys for %d live grants: only live grants get the new key", len(keys), len(rewrapped))
+	}
+	for _, g := range rewrapped {
+		if err := putJSON(ctx, g, objGrant, d.ID, g.GranteeMSP, g.Purpose, g.GranteeID); err != nil {
+			return "", err
+		}
+	}
+	d.SHA256, d.URI, d.Encryption = sha256, uri, encryptionJSON
+	d.Version, d.RotatedAt = d.Version+1, formatTime(now)
+	if err := putJSON(ctx, d, objDataset, d.ID); err != nil {
+		return "", err
+	}
+	return emit(ctx, "DatasetRekeyed", d)
 }
 
 // CheckAccess answers whether mspID (identity identityID, "" for any) may use the dataset for

@@ -192,3 +192,32 @@ func TestAGrantCarriesTheWrappedKeyReference(t *testing.T) {
 		t.Errorf("grant %+v", g)
 	}
 }
+
+func TestRotatingTheKeyRewrapsEveryLiveGrantAndNoOther(t *testing.T) {
+	l := newLedger(t)
+	l.ok("Org1MSP", "admin", register("d1"))
+	l.ok("Org1MSP", "admin", grant("d1", "Org2MSP", "", PurposeRead, "2030-01-01T00:00:00Z"))
+	l.ok("Org1MSP", "admin", grant("d1", "Org3MSP", "", PurposeRead, "2030-01-01T00:00:00Z"))
+	l.ok("Org1MSP", "admin", func(ctx Ctx) (string, error) { return ds.RevokeGrant(ctx, "d1", "Org3MSP", "", PurposeRead) })
+	rotate := func(keys string) txFunc {
+		return func(ctx Ctx) (string, error) {
+			return ds.RotateDatasetKey(ctx, "d1", hashB, "file:///d1-v2", `{"owner_key": "k2"}`, keys)
+		}
+	}
+	l.refused(CodePermissionDenied, "Org2MSP", "admin", rotate(`{"Org2MSP|read|": "`+hashC+`"}`))
+	l.refused(CodeInvalidArgument, "Org1MSP", "admin", rotate(`{}`))                                                           // Org2's live grant needs the key
+	l.refused(CodeInvalidArgument, "Org1MSP", "admin", rotate(`{"Org2MSP|read|": "`+hashC+`", "Org3MSP|read|": "`+hashA+`"}`)) // not to the revoked
+	l.refused(CodeInvalidArgument, "Org1MSP", "admin", rotate(`[1]`))
+	l.ok("Org1MSP", "admin", rotate(`{"Org2MSP|read|": "`+hashC+`"}`))
+	if l.lastEvent() != "DatasetRekeyed" {
+		t.Errorf("event %q", l.lastEvent())
+	}
+	var d Dataset
+	_ = json.Unmarshal([]byte(l.ok("Org3MSP", "client", func(ctx Ctx) (string, error) { return ds.GetDataset(ctx, "d1") })), &d)
+	if d.Version != 2 || d.SHA256 != hashB || d.RotatedAt == "" {
+		t.Errorf("dataset after rotation %+v", d)
+	}
+	if got := check(t, l, "d1", "Org2MSP", "", PurposeRead); got.Grant == nil || got.Grant.WrappedKey != hashC {
+		t.Errorf("Org2's grant %+v", got)
+	}
+}

@@ -90,3 +90,30 @@ def test_a_tampered_ciphertext_is_detected_before_decryption(sides, source, tmp_
     with pytest.raises(TamperedBlob):
         s["Org2"][1].fetch(did, tmp_path / "copy")
     assert not (tmp_path / "copy").exists()
+
+
+def test_a_revoked_grantee_cannot_read_the_current_version_even_bypassing_the_chain(
+        sides, source, tmp_path):
+    """Revocation rotates the data key: the revoked organisation still holds the old wrapped
+    key (and could skip RecordAccess), but the current ciphertext is under a new key."""
+    from fedfabric.data import DecryptionError, decrypt_file
+    from fedfabric.keys import unwrap
+
+    store, s = sides
+    did = unique("rotate")
+    s["Org1"][0].share(source, did, "Ward A", {}, 1)
+    old_grant = s["Org1"][0].grant(did, "Org2MSP", "read", LATER)
+    s["Org1"][0].grant(did, "Org3MSP", "read", LATER)
+    kept_key = unwrap(store.get(old_grant.wrapped_key), s["Org2"][1].key,
+                      f"fedfabric dataset {did}".encode())  # what Org2 took before revocation
+    _, rotated = s["Org1"][0].revoke(did, "Org2MSP", "read")
+    assert rotated.version == 2
+    current = s["Org2"][1].ledger.datasets.get(did)  # anyone can read where it is
+    store.get_file(current.sha256, tmp_path / "current")
+    with pytest.raises(DecryptionError):
+        decrypt_file(tmp_path / "current", tmp_path / "stolen", kept_key)
+    assert not (tmp_path / "stolen").exists()
+    s["Org3"][1].fetch(did, tmp_path / "org3")  # the organisations still granted read it
+    assert (tmp_path / "org3").read_bytes() == source.read_bytes()
+    s["Org1"][1].fetch(did, tmp_path / "owner")
+    assert (tmp_path / "owner").read_bytes() == source.read_bytes()

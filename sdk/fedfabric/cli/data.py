@@ -120,12 +120,22 @@ def data_revoke(
     dataset_id: str, grantee: Annotated[str, typer.Argument(help="Grantee MSP id.")],
     purpose: Purpose = "read",
     org: OrgOption = "Org1", user: Annotated[str, typer.Option("--user", "-u")] = "Admin",
-    dir: DirOption = None, profile: ProfileOption = None,
+    dir: DirOption = None, profile: ProfileOption = None, store: StoreOption = None,
+    store_endpoint: StoreEndpointOption = None, store_credentials: StoreCredentialsOption = None,
+    keys: KeysOption = None,
 ) -> None:
-    """Stop future fetches by the grantee (a copy already fetched cannot be recalled)."""
+    """End the grant and rotate the data key: the dataset is re-encrypted under a new key
+    wrapped only to the organisations still granted, so the revoked one cannot read the
+    current version. A copy it already fetched cannot be recalled."""
     with ledger_as(org, user, dir, profile) as ledger:
-        ledger.datasets.revoke(dataset_id, grantee, purpose)
-    console.print(f"{safe(grantee)}'s {safe(purpose)} grant on {safe(dataset_id)} revoked")
+        sharing = _sharing(org, dir, store, store_endpoint, store_credentials, keys, ledger)
+        try:
+            _, dataset = sharing.revoke(dataset_id, grantee, purpose)
+        except StoreError as e:
+            raise fail(str(e)) from e
+    console.print(f"{safe(grantee)}'s {safe(purpose)} grant on {safe(dataset_id)} revoked; the "
+                  f"dataset is re-encrypted under a new key (version {dataset.version}) that "
+                  f"{safe(grantee)} does not hold. A copy it already fetched cannot be recalled.")
 
 
 @data_app.command("log")

@@ -6,7 +6,9 @@ never stored in clear: it is wrapped to the owner's own organisation key (refere
 dataset's on-chain ``encryption`` record) and, on each grant, to the grantee organisation's
 published X25519 key (referenced from the grant). Fetching checks access on chain, records the
 access (the chain checks again), verifies the ciphertext's hash, then unwraps and decrypts.
-Revocation stops future fetches; a copy already fetched cannot be recalled.
+Revocation stops future fetches and rotates the data key: the dataset is re-encrypted under a
+new key wrapped only to the organisations still granted, so the revoked one cannot read the
+current version even if it skips the chain's checks. A copy already fetched cannot be recalled.
 
 Example::
 
@@ -35,6 +37,10 @@ from fedfabric.store import Store
 def publish_key(admin: Ledger, msp_id: str, key: X25519PrivateKey) -> None:
     """Publish the key on chain unless it is already the published one (as an admin)."""
     admin.tasks.ensure_key(msp_id, public_pem(key.public_key()))
+
+
+def _time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _context(dataset_id: str) -> bytes:
@@ -75,8 +81,39 @@ class DataSharing:
                                           grantee_id=grantee_id, wrapped_key=wrapped)
 
     def revoke(self, dataset_id: str, grantee_msp: str, purpose: str,
-               grantee_id: str = "") -> Grant:
-        return self.ledger.datasets.revoke(dataset_id, grantee_msp, purpose, grantee_id)
+               grantee_id: str = "") -> tuple[Grant, Dataset]:
+        """End the grant, then rotate the data key (see rotate): the revoked organisation holds
+        only the old key, so it cannot read the current version even if it skips the chain.
+        A copy it already decrypted cannot be recalled."""
+        grant = self.ledger.datasets.revoke(dataset_id, grantee_msp, purpose, grantee_id)
+        return grant, self.rotate(dataset_id)
+
+    def rotate(self, dataset_id: str) -> Dataset:
+        """Re-encrypt the dataset under a fresh data key, wrap it to the owner and to every live
+        grantee's published key, and record the new version (as the owner's admin)."""
+        dataset = self.ledger.datasets.get(dataset_id)
+        old_key = unwrap(self.store.get(dataset.encryption["owner_key"]), self.key,
+                         _context(dataset_id))
+        new_key_ = new_key()
+        from fedfabric.ledger import all_pages
+
+        now = datetime.datetime.now(datetime.UTC)
+        live = [g for g in all_pages(self.ledger.datasets.grants, dataset_id)
+                if g.status == "ACTIVE" and _time(g.expires_at) > now]
+        with tempfile.TemporaryDirectory() as tmp:
+            plain, sealed = Path(tmp) / "plain", Path(tmp) / "sealed"
+            self.store.get_file(dataset.sha256, Path(tmp) / "old")
+            decrypt_file(Path(tmp) / "old", plain, old_key)
+            encrypt_file(plain, sealed, new_key_)
+            digest = self.store.put_file(sealed)
+        own = self.store.put(wrap(new_key_, public_pem(self.key.public_key()),
+                                  _context(dataset_id)))
+        wrapped = {f"{g.grantee_msp}|{g.purpose}|{g.grantee_id}": self.store.put(wrap(
+            new_key_, self.ledger.tasks.org_key(g.grantee_msp).public_key, _context(dataset_id)))
+            for g in live}
+        return self.ledger.datasets.rotate_key(
+            dataset_id, digest, self.store.uri(digest),
+            {**dataset.encryption, "owner_key": own}, wrapped)
 
     def fetch(self, dataset_id: str, dest: Path, purpose: str = "read") -> AccessEntry:
         """Decrypt the dataset into dest if the chain allows it; the access is audited.

@@ -92,6 +92,14 @@ class Datasets:
         event = self._c.submit("RevokeGrant", dataset_id, grantee_msp, grantee_id, purpose)
         return decode(Grant, event.data)
 
+    def rotate_key(self, dataset_id: str, sha256: str, uri: str, encryption: dict[str, Any],
+                   wrapped_keys: dict[str, str]) -> Dataset:
+        """Record a re-encryption under a new data key; wrapped_keys maps
+        "grantee_msp|purpose|grantee_id" of every live grant to its new wrapped key's sha256."""
+        event = self._c.submit("RotateDatasetKey", dataset_id, sha256, uri, _json(encryption),
+                               _json(wrapped_keys))
+        return decode(Dataset, event.data)
+
     def check(self, dataset_id: str, msp_id: str, purpose: str,
               identity: str = "") -> AccessDecision:
         return decode(AccessDecision,

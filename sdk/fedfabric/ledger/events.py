@@ -89,7 +89,8 @@ class TaskFailed:
 
 
 RECORDS: dict[str, type[Any]] = {
-    "DatasetRegistered": Dataset, "AccessGranted": Grant, "AccessRevoked": Grant,
+    "DatasetRegistered": Dataset, "DatasetRekeyed": Dataset, "AccessGranted": Grant,
+    "AccessRevoked": Grant,
     "DataAccessed": AccessEntry, "TaskCreated": Task, "TaskJoined": Join,
     "TaskStarted": TaskStarted, "UpdateSubmitted": Update, "RoundClosed": RoundClosed,
     "AggregateEndorsed": Endorsement, "RoundFinalized": RoundFinalized,

@@ -28,6 +28,8 @@ class Dataset:
     registered_by: str
     created_at: str
     tx_id: str
+    version: int = 1  # the data key's: a rotation after a revocation makes a new one
+    rotated_at: str | None = None
 
 
 @dataclass(frozen=True)
