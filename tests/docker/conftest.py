@@ -1,4 +1,5 @@
-"""The containerised network, brought up through pytest-docker once per session."""
+"""The containerised network, brought up through pytest-docker once per session: three
+organisations, three orderers and the S3 store, each in its own container."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def docker_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerN
                     f"docker/engine.sh (as root). The docker client said: {reason}")
     net = DockerNetwork(tmp_path_factory.mktemp("docker") / "network")
     try:
-        net.up(Topology(runtime="docker", base_port=BASE_PORT), progress=PrintProgress())
+        net.up(Topology(runtime="docker", base_port=BASE_PORT, store="s3"),
+               progress=PrintProgress())
         yield net
     finally:
         net.down(purge=True)

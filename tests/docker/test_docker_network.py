@@ -32,10 +32,10 @@ def profile(docker_network: DockerNetwork, docker_services) -> ConnectionProfile
 
 def test_every_node_runs_in_its_own_container(docker_network: DockerNetwork, docker_services):
     nodes = docker_network.status()
-    assert len(nodes) == 9 and all(n.healthy for n in nodes)
+    assert len(nodes) == 10 and all(n.healthy for n in nodes), nodes
     out = subprocess.run(["docker", "ps", "--filter", f"name={docker_network.project}-",
                           "--format", "{{.Names}}"], capture_output=True, text=True).stdout
-    assert len(out.split()) == 9
+    assert len(out.split()) == 10 and docker_network.container("store") in out.split()
 
 
 def test_write_as_org1_read_through_org2_and_org3(profile: ConnectionProfile,
@@ -102,3 +102,24 @@ def test_the_cli_knows_the_docker_network(docker_network: DockerNetwork, docker_
                               "--docker", "--dir", root], capture_output=True, text=True)
     assert sorted(json.loads(profile.stdout)["organizations"]) == ["Org1MSP", "Org2MSP",
                                                                    "Org3MSP"]
+
+
+def test_the_store_container_keeps_its_blobs_across_a_restart(docker_network: DockerNetwork,
+                                                               docker_services):
+    from fedfabric.store import StoreError, open_store
+
+    c = json.loads(docker_network.store_credentials(docker_network.topology.org("Org1"))
+                   .read_text())
+    assert c["endpoint"] == f"http://127.0.0.1:{docker_network.topology.store_port}"
+    org1 = open_store(c["url"], c["endpoint"], access_key=c["access_key"],
+                      secret_key=c["secret_key"])
+    name = org1.put(b"kept by the store volume " + os.urandom(8))
+    docker_network.restart("store")
+
+    def reads_back() -> bool:
+        try:
+            return org1.get(name).startswith(b"kept by the store volume")
+        except StoreError:
+            return False
+
+    docker_services.wait_until_responsive(check=reads_back, timeout=60, pause=0.5)

@@ -1,5 +1,6 @@
 """Participant services as containers of the locally built participant image: a two-round task
-runs through them, each container mounting only its own organisation's material and data."""
+runs through them, each container mounting only its own organisation's material and data and
+exchanging blobs through the network's S3 store container with its own credentials."""
 
 from __future__ import annotations
 
@@ -80,6 +81,16 @@ def test_a_task_runs_through_participant_containers(docker_network: DockerNetwor
             others = [o for o in ORGS if o != org]
             assert not any(str(services.org_dir(o)) in s for o in others for s in sources)
             assert f"task {task_id} round 2: submitted update" in services.logs(org)
+
+        server = docker_network.store_server()  # every update is under its writer's prefix
+        client = server.client(*server.admin_credentials())
+        for org in ORGS:
+            listed = client.list_objects_v2(Bucket=server.bucket, Prefix=f"{org}MSP/")
+            keys = [o["Key"] for o in listed.get("Contents", [])]
+            for r in shown["rounds"]:
+                update = next(u for u in r["updates"] if u["msp_id"] == f"{org}MSP")
+                assert any(update["manifest_hash"] in k for k in keys), (org, keys[:5])
+        assert not (root / "blobs").exists() or not any((root / "blobs").rglob("*"))
     finally:
         for org in ORGS:
             services.stop(org)

@@ -39,10 +39,13 @@ from fedfabric.admin.fabric import (
     source_dir,
 )
 from fedfabric.admin.launcher import NativeNetwork, core_yaml
+from fedfabric.admin.objectstore import ObjectStoreServer, ensure_weed, server_args
 from fedfabric.admin.progress import Progress, SilentProgress
 from fedfabric.admin.topology import CONTAINER_PORTS, HOST, Org, Topology
 
 MOUNT = "/fabric"  # the network directory's crypto/ and chaincode/ are mounted under here
+STORE = "store"  # the S3 store's service and hostname inside the bridge
+STORE_PORT = 8333  # its S3 port inside the bridge
 BUSYBOX = Path("/bin/busybox")
 
 
@@ -81,6 +84,7 @@ class Images:
     tools: str
     chaincode: str
     ca: str = ""  # built for networks whose identities come from CAs
+    store: str = ""  # built for networks with an S3 store
 
 
 def _static_busybox() -> Path:
@@ -123,8 +127,9 @@ def _build(name: str, files: dict[str, Path | bytes]) -> str:
     return tag
 
 
-def build_images(with_ca: bool = False) -> Images:
-    """The images, built from the cached Fabric (and Fabric CA) binaries and the chaincode."""
+def build_images(with_ca: bool = False, with_store: bool = False) -> Images:
+    """The images, built from the cached Fabric (Fabric CA, SeaweedFS) binaries and the
+    chaincode."""
     busybox = _static_busybox()
     core = core_yaml("/opt/ccaas_builder").encode()
     builder = {f"builder/{p.name}": p for p in sorted(BUILDER_DIR.iterdir())}
@@ -139,6 +144,7 @@ def build_images(with_ca: bool = False) -> Images:
         chaincode=_build("chaincode", {"fedfabric-cc": chaincode_binary()}),
         ca=_build("ca", {"busybox": busybox, "fabric-ca-server": fabric_ca_bin(
             "fabric-ca-server")}) if with_ca else "",
+        store=_build("store", {"busybox": busybox, "weed": ensure_weed()}) if with_store else "",
     )
 
 
@@ -177,6 +183,11 @@ def compose(topology: Topology, root: str, images: Images, packages: dict[str, s
                 [f"{root}/ca/{c.domain}/server:/fabric-ca"])
         services[c.name]["command"] = ca.server_args(
             c.name, "0.0.0.0", CONTAINER_PORTS["ca"], f"0.0.0.0:{ops}")
+    if topology.store == "s3":  # only the S3 port is published; the config is read-only
+        service(STORE, images.store, {}, [f"{HOST}:{topology.store_port}:{STORE_PORT}"],
+                [f"{root}/store/conf:/conf:ro"], "/data")
+        services[STORE]["command"] = server_args(STORE_PORT, "/data", "/conf/s3.json",
+                                                 "0.0.0.0")
     for o in topology.orderer_list:
         tls = f"{orderer_dir}/{o.name}/tls"
         service(o.name, images.orderer, {
@@ -281,7 +292,7 @@ class DockerNetwork(NativeNetwork):
         """(Re)write the compose file for topo: every member's nodes, CAs of joining orgs."""
         if packages is None:
             packages = self._state()["packages"] if self.exists else {}
-        images = build_images(with_ca=topo.crypto == "ca")
+        images = build_images(with_ca=topo.crypto == "ca", with_store=topo.store == "s3")
         spec = compose(topo, str(self.layout.root), images, packages, self.project,
                        self._cas(topo))
         self.compose_file.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -310,6 +321,16 @@ class DockerNetwork(NativeNetwork):
         self._compose("up", "-d", *[self._cc_name(o) for o in topo.org_list])
         for org in topo.org_list:
             self._wait_port(self._cc_name(org), org.ccaas_port)
+
+    def store_server(self, topo: Topology | None = None) -> ObjectStoreServer:
+        return ContainerObjectStore(self, topo or self.topology)
+
+    def _store_log(self) -> Path:
+        return self._log(STORE)
+
+    def start_store(self, topo: Topology) -> None:
+        self._write_compose(topo)
+        self._compose("up", "-d", "--no-recreate", STORE)
 
     def stop_nodes(self, names: list[str]) -> list[str]:
         """Remove these nodes' containers (their volumes stay); returns those that ran."""
@@ -367,6 +388,33 @@ class DockerNetwork(NativeNetwork):
     def restart(self, name: str) -> None:
         """Restart one node's container (its ledger stays on its volume)."""
         docker("restart", self.container(name))
+
+
+class ContainerObjectStore(ObjectStoreServer):
+    """The Docker network's S3 store: the `store` container, its data on a volume, its
+    identities in store/conf (mounted read-only); reached at 127.0.0.1:store_port from the
+    host and at store:8333 inside the bridge."""
+
+    def __init__(self, network: DockerNetwork, topo: Topology) -> None:
+        super().__init__(network.layout.root / "store", topo.store_port)
+        self.network, self.topo = network, topo
+
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    def pid(self) -> int | None:
+        return self.network._running(STORE)
+
+    def _launch(self) -> None:
+        self.network.start_store(self.topo)
+
+    def _halt(self, timeout: float) -> bool:
+        running = self.pid() is not None
+        self.network._remove_containers([STORE])
+        return running
+
+    def _log_file(self) -> Path:
+        return self.network._log(STORE)
 
 
 def open_network(root: Path, docker_default: bool = False) -> NativeNetwork:

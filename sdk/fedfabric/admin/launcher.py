@@ -36,6 +36,7 @@ from fedfabric.admin.fabric import (
 )
 from fedfabric.admin.layout import Layout
 from fedfabric.admin.nodes import chaincode_command, orderer_command, peer_command
+from fedfabric.admin.objectstore import SEAWEEDFS_PSEUDO, ObjectStoreServer, ensure_weed
 from fedfabric.admin.progress import Progress, SilentProgress
 from fedfabric.admin.topology import HOST, Org, Topology
 
@@ -58,7 +59,7 @@ SEQUENCE = 1
 @dataclass(frozen=True)
 class NodeStatus:
     name: str
-    kind: str  # orderer | peer | chaincode | ca
+    kind: str  # orderer | peer | chaincode | ca | store
     org: str
     address: str
     pid: int | None
@@ -131,6 +132,9 @@ class NativeNetwork:
                 ensure_fabric_ca()
         with p.step("chaincode service binary"):
             binary = chaincode_binary()
+        if wanted.store == "s3":
+            with p.step(f"SeaweedFS {SEAWEEDFS_PSEUDO.rsplit('-', 1)[1]} binary"):
+                ensure_weed()
         if self.exists:
             p.note(f"resuming the network at {self.layout.root}")
             if wanted.crypto == "ca":
@@ -141,6 +145,10 @@ class NativeNetwork:
         topo = self.topology
         state = self._state()
 
+        if topo.store == "s3":
+            with p.step(f"start the S3 store, one identity per organisation "
+                        f"({self.store_server().endpoint})"):
+                self.sync_store(topo)
         with p.step(f"start {topo.orderers} orderer(s)"):
             self._start_orderers(topo)
         with p.step(f"start {topo.orgs} peer(s)"):
@@ -183,6 +191,25 @@ class NativeNetwork:
         """The chaincode definition's sequence this network has committed (or is to commit)."""
         return int(self._state().get("sequence", SEQUENCE))
 
+    # ---- the S3 store -------------------------------------------------------------------------
+    def store_server(self, topo: Topology | None = None) -> ObjectStoreServer:
+        """The network's S3 server (store="s3"): data, config and credentials under store/."""
+        topo = topo or self.topology
+        return ObjectStoreServer(self.layout.root / "store", topo.store_port)
+
+    def sync_store(self, topo: Topology | None = None) -> None:
+        """Run the S3 store with exactly the member organisations' identities (an org that
+        left loses its access; one that joined gets keys). Nothing without store="s3"."""
+        topo = topo or self.topology
+        if topo.store == "s3":
+            self.store_server(topo).serve([o.msp_id for o in topo.org_list])
+
+    def store_credentials(self, org: Org) -> Path | None:
+        """The org's S3 credentials file (url, endpoint, keys), if the network has a store."""
+        if self.topology.store != "s3":
+            return None
+        return self.layout.root / "store" / "credentials" / f"{org.msp_id}.json"
+
     def wait_chaincode(self, org: Org, timeout: float = 30.0) -> None:
         """Poll (bounded) until the chaincode answers through the org's peer."""
         self._at(self._cc_name(org), "chaincode query", partial(
@@ -197,6 +224,8 @@ class NativeNetwork:
         for name, node_ports in self._node_ports(topo).items():
             if self._running(name) is None:
                 ports.check_free(node_ports)
+        if topo.store == "s3" and self.store_server(topo).pid() is None:
+            ports.check_free(topo.store_ports())
 
     def _node_ports(self, topo: Topology) -> dict[str, list[int]]:
         nodes = {o.name: [o.port, o.admin_port, o.operations_port] for o in topo.orderer_list}
@@ -351,6 +380,10 @@ class NativeNetwork:
             if names:
                 with p.step(f"stop {label}"):
                     stopped += [n for n in names if process.stop(self.layout.pid(n))]
+        if topo.store == "s3":
+            with p.step("stop the S3 store"):
+                if self.store_server(topo).down():
+                    stopped.append("store")
         return stopped
 
     def stop_nodes(self, names: list[str]) -> list[str]:
@@ -383,7 +416,15 @@ class NativeNetwork:
             ok, detail = health.healthz(c.operations_port)
             out.append(self._node_status(c.name, "ca", c.msp_id, f"{HOST}:{c.port}", ok, detail,
                                          None))
+        if topo.store == "s3":
+            server = self.store_server(topo)
+            s = server.status()
+            out.append(NodeStatus("store", "store", "", server.endpoint.split("//")[1], s.pid,
+                                  s.ready, s.detail, None, self._store_log()))
         return out
+
+    def _store_log(self) -> Path:
+        return self.store_server().log
 
     def _node_status(self, name: str, kind: str, org: str, address: str, ok: bool, detail: str,
                      height: int | None) -> NodeStatus:
@@ -420,6 +461,8 @@ class NativeNetwork:
                 "users": {user: str(L.user_msp(org, user)) for user in L.users(org)},
                 "admin_msp": str(L.user_msp(org, "Admin")),
                 "user_msp": str(L.user_msp(org, "User1")),
+                **({"store_credentials": str(self.store_credentials(org))}
+                   if topo.store == "s3" else {}),
             } for org in topo.org_list},
             "orderers": [{"name": o.name, "address": o.address,
                           "tls_root_cert": str(L.orderer_tls_ca)} for o in topo.orderer_list],

@@ -91,6 +91,20 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def server_args(port: int, data: Path | str, config: Path | str, bind: str = HOST) -> list[str]:
+    """`weed server`'s arguments: S3 on port, its other services on port+1..port+7."""
+    p = port
+    return [
+        "server", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={bind}",
+        f"-master.port={p + 1}", f"-volume.port={p + 2}", f"-filer.port={p + 3}",
+        f"-master.port.grpc={p + 4}", f"-volume.port.grpc={p + 5}",
+        f"-filer.port.grpc={p + 6}", "-s3", f"-s3.port={p}", f"-s3.port.grpc={p + 7}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
+        f"-s3.config={config}", "-master.telemetry=false", "-volume.max=64",
+        "-master.volumeSizeLimitMB=1024", "-volume.preStopSeconds=0", "-master.peers=none",
+    ]
+
+
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go does: TIME_WAIT is fine
@@ -139,7 +153,7 @@ class ObjectStoreServer:
         self.weed, self.timeout = weed, timeout
         self.log = self.root / "weed.log"
         self.pid_file = self.root / "weed.pid"
-        self.config = self.root / "s3.json"
+        self.config = self.root / "conf" / "s3.json"  # its own folder: a container mounts it
         self.admin_file = self.root / "admin.json"
 
     @property
@@ -149,17 +163,8 @@ class ObjectStoreServer:
     def ports(self) -> list[int]:
         return list(range(self.port, self.port + PORTS))
 
-    def command(self, weed: Path) -> list[str]:
-        p = self.port
-        return [
-            str(weed), "server", f"-dir={self.root / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
-            f"-master.port={p + 1}", f"-volume.port={p + 2}", f"-filer.port={p + 3}",
-            f"-master.port.grpc={p + 4}", f"-volume.port.grpc={p + 5}",
-            f"-filer.port.grpc={p + 6}", "-s3", f"-s3.port={p}", f"-s3.port.grpc={p + 7}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
-            f"-s3.config={self.config}", "-master.telemetry=false", "-volume.max=64",
-            "-master.volumeSizeLimitMB=1024", "-volume.preStopSeconds=0", "-master.peers=none",
-        ]
+    def command(self, weed: Path | str) -> list[str]:
+        return [str(weed), *server_args(self.port, self.root / "data", self.config)]
 
     def admin_credentials(self) -> tuple[str, str]:
         """The admin identity's keys, made once and kept (0600) under root."""
@@ -189,26 +194,62 @@ class ObjectStoreServer:
         text = json.dumps(s3_config(self.bucket, identities, self.admin_credentials()),
                           indent=2)
         changed = not self.config.is_file() or self.config.read_text() != text
-        if process.running_pid(self.pid_file) is not None and changed:
-            self.down()
+        if self.pid() is not None and changed:
+            self._halt(10.0)
         _write_private(self.config, text)
-        if process.running_pid(self.pid_file) is None:
+        if self.pid() is None:
             busy = self._busy_ports()
             if busy:
                 raise AdminError(f"cannot start the S3 server on {self.endpoint}: port(s) "
                                  f"{busy} on {HOST} are in use (it needs {self.port}.."
                                  f"{self.port + PORTS - 1})")
-            weed = self.weed or ensure_weed()
-            env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ", "TMPDIR")}
-            env["HOME"] = str(self.root)  # no stray ~/.seaweedfs config is picked up
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            (self.root / "data").mkdir(exist_ok=True)
-            process.start(self.command(weed), env, self.log, self.pid_file, self.root)
+            self._launch()
         try:
             self._wait_ready()
         except BaseException:
             self.down()
             raise
+
+    def identities(self, orgs: list[str]) -> dict[str, tuple[str, str]]:
+        """The organisations' keys (each named by its MSP id, also its prefix): kept from
+        earlier runs, made for organisations that are new."""
+        identities = {}
+        for org in orgs:
+            try:
+                record = json.loads((self.root / "credentials" / f"{org}.json").read_text())
+                identities[org] = (str(record["access_key"]), str(record["secret_key"]))
+            except (OSError, ValueError, KeyError):
+                identities[org] = (f"{org.lower()}-{secrets.token_hex(8)}",
+                                   secrets.token_urlsafe(30))
+        return identities
+
+    def serve(self, orgs: list[str]) -> dict[str, Path]:
+        """Run the server for exactly these organisations (one that is no longer listed loses
+        its access, a new one gets keys); returns each one's credentials file."""
+        identities = self.identities(orgs)
+        self.up(identities)
+        for stale in (self.root / "credentials").glob("*.json"):
+            if stale.stem not in identities:
+                stale.unlink()
+        return self.write_credentials(identities)
+
+    # ---- how the server runs: a process here; a container in ContainerObjectStore ----------
+    def pid(self) -> int | None:
+        return process.running_pid(self.pid_file)
+
+    def _launch(self) -> None:
+        weed = self.weed or ensure_weed()
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ", "TMPDIR")}
+        env["HOME"] = str(self.root)  # no stray ~/.seaweedfs config is picked up
+        (self.root / "data").mkdir(exist_ok=True)
+        process.start(self.command(weed), env, self.log, self.pid_file, self.root)
+
+    def _halt(self, timeout: float) -> bool:
+        return process.stop(self.pid_file, timeout)
+
+    def _log_file(self) -> Path:
+        return self.log
 
     def _busy_ports(self, wait: float = 5.0) -> list[int]:
         """Ports still in use after a bounded wait (a server just stopped may still hold some)."""
@@ -225,9 +266,9 @@ class ObjectStoreServer:
         client = self.client(*self.admin_credentials())
         last = "no answer yet"
         while True:
-            if process.running_pid(self.pid_file) is None:
+            if self.pid() is None:
                 raise StepFailed("starting the S3 server", "seaweedfs", "the process exited",
-                                 self.log)
+                                 self._log_file())
             try:
                 self._ensure_bucket(client)
                 client.put_object(Bucket=self.bucket, Key=PROBE, Body=b"ready")
@@ -239,7 +280,7 @@ class ObjectStoreServer:
             if time.monotonic() > deadline:
                 raise StepFailed("starting the S3 server", "seaweedfs",
                                  f"not ready on {self.endpoint} after {self.timeout:.0f}s "
-                                 f"({last})", self.log)
+                                 f"({last})", self._log_file())
             time.sleep(0.25)
 
     def _ensure_bucket(self, client: S3Client) -> None:
@@ -256,13 +297,13 @@ class ObjectStoreServer:
 
         Returns True if a running server was stopped.
         """
-        stopped = process.stop(self.pid_file, timeout)
+        stopped = self._halt(timeout)
         if purge and self.root.is_dir() and (self.config.exists() or self.log.exists()):
             shutil.rmtree(self.root)
         return stopped
 
     def status(self) -> ObjectStoreStatus:
-        pid = process.running_pid(self.pid_file)
+        pid = self.pid()
         orgs: list[str] = []
         try:
             config = json.loads(self.config.read_text())

@@ -199,6 +199,9 @@ class Consortium:
                 self.net.stop_nodes(self.net.org_nodes(org))
                 topo = topo.with_removed(org)
                 self.net.update_state(topology=topo)
+        if gone and topo.store == "s3":
+            with self.p.step(f"revoke the S3 store access of {', '.join(o.name for o in gone)}"):
+                self.net.sync_store(topo)
         return gone
 
     # ---- 5. the new organisation joins -----------------------------------------------------
@@ -228,6 +231,10 @@ class Consortium:
         self.net.update_state(topology=joined, pending=pending)
         with self.p.step(f"check the chaincode answers through {org.peer_name}"):
             self.net.wait_chaincode(org, 60.0)
+        if joined.store == "s3":
+            with self.p.step(f"give {org.name} its S3 store identity (writes under "
+                             f"{org.msp_id}/)"):
+                self.net.sync_store(joined)
         return org
 
     # ---- every step, for the local demo ----------------------------------------------------

@@ -143,12 +143,32 @@ class ParticipantContainers(ParticipantServices):
             return False
         return bool(state.get("Running"))
 
+    def _inside_credentials(self, org: str, credentials: Path, name: str) -> Path:
+        """A copy (0600, in the org's directory) of a store credentials file whose endpoint, if
+        it is the network's own S3 store on the host, is the store's address in the bridge."""
+        from fedfabric.admin.docker import STORE, STORE_PORT
+
+        data = json.loads(Path(credentials).read_text())
+        host = f"http://127.0.0.1:{self.network.topology.store_port}"
+        if str(data.get("endpoint", "")).rstrip("/") in (host, host.replace("127.0.0.1",
+                                                                           "localhost")):
+            data["endpoint"] = f"http://{STORE}:{STORE_PORT}"
+        path = self.org_dir(org) / "fabric" / "store" / name
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
     def _inside_profile(self, org: str) -> Path:
-        """The profile as seen from the bridge: peers by name, on their container ports."""
+        """The profile as seen from the bridge: peers by name, on their container ports; the
+        network's store by its name."""
         from fedfabric.admin.topology import CONTAINER_PORTS
 
         data = json.loads(self.profile(org).read_text())
         for o in data["organizations"].values():
+            if o.get("store_credentials"):
+                o["store_credentials"] = str(self._inside_credentials(
+                    org, Path(o["store_credentials"]), "credentials-bridge.json"))
             for peer in o["peers"]:
                 peer["address"] = f"{peer['name']}:{CONTAINER_PORTS['peer']}"
         for orderer in data["orderers"]:
@@ -168,8 +188,11 @@ class ParticipantContainers(ParticipantServices):
         own, app, data = self.org_dir(org), Path(app).resolve(), Path(data).resolve()
         mounts = [f"{own}:{own}", f"{app}:{app}:ro"]
         args = _store_args(store)
-        if "://" not in args[1]:  # a local store directory is mounted at its own path
-            local = Path(args[1]).resolve()
+        if "--store-credentials" in args:  # given ones, as seen from the bridge
+            i = args.index("--store-credentials") + 1
+            args[i] = str(self._inside_credentials(org, Path(args[i]), "given-bridge.json"))
+        if "--store" in args and "://" not in args[args.index("--store") + 1]:
+            local = Path(args[args.index("--store") + 1]).resolve()  # mounted at its own path
             local.mkdir(parents=True, exist_ok=True)
             mounts.append(f"{local}:{local}")
         if not data.is_relative_to(own):

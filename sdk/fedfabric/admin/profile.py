@@ -34,9 +34,10 @@ def load_profile(profile_file: Path | None, network_dir: Path) -> ConnectionProf
 
 
 def export_org(profile: ConnectionProfile, org: str, dest: Path) -> Path:
-    """Copy one organisation's users' MSP directories and its peers' TLS roots (plus the
-    orderers' TLS root) into dest, and write dest/profile.json naming only that organisation:
-    what a participant service on that organisation's own machine holds. Returns the file."""
+    """Copy one organisation's users' MSP directories, its peers' TLS roots (plus the
+    orderers' TLS root) and its S3 store credentials (if any) into dest, and write
+    dest/profile.json naming only that organisation: what a participant service on that
+    organisation's own machine holds. Returns the file."""
     try:
         o = profile.org(org)
     except ProfileError as e:
@@ -59,10 +60,16 @@ def export_org(profile: ConnectionProfile, org: str, dest: Path) -> Path:
         shutil.copy(orderer.tls_root_cert, target)
         orderers.append({"name": orderer.name, "address": orderer.address,
                          "tls_root_cert": str(target)})
+    entry: dict[str, object] = {"name": o.name, "msp_id": o.msp_id, "peers": peers,
+                                "users": users}
+    if o.store_credentials is not None:  # the org's own S3 keys, 0600
+        target = dest / "store" / "credentials.json"
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.copy(o.store_credentials, target)
+        target.chmod(0o600)
+        entry["store_credentials"] = str(target)
     data = {"name": f"{profile.name}-{o.name.lower()}", "channel": profile.channel,
-            "chaincode": profile.chaincode,
-            "organizations": {o.msp_id: {"name": o.name, "msp_id": o.msp_id, "peers": peers,
-                                         "users": users}},
+            "chaincode": profile.chaincode, "organizations": {o.msp_id: entry},
             "orderers": orderers}
     for path in dest.rglob("*"):
         if path.is_file() and "keystore" in path.parts:

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 
 from fedfabric.admin.errors import AdminError
+from fedfabric.admin.fabric import source_dir
 
 REPOSITORY = "fedfabric/participant"
 # Not needed at run time: the standard library's tests and GUI, headers, static libraries.
@@ -67,10 +68,17 @@ def runtime_files() -> list[Path]:
 
 
 def threshold_library() -> Path:
-    """The threshold-CKKS library the participants load (built on this host first)."""
-    from fedfabric.he.lattigo import library_path
-
-    return library_path().resolve()
+    """The threshold-CKKS library the participants load (built on this host first, by the
+    script fedfabric.he also runs; FEDFABRIC_THRESHOLDCKKS_LIB names a built one)."""
+    override = os.environ.get("FEDFABRIC_THRESHOLDCKKS_LIB")
+    if override:
+        return Path(override).resolve()
+    script = source_dir() / "native" / "build-thresholdckks.sh"
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AdminError(f"building the threshold CKKS library failed:\n"
+                         f"{result.stderr[-3000:]}")
+    return Path(result.stdout.strip().splitlines()[-1]).resolve()
 
 
 def _is_elf(path: Path) -> bool:

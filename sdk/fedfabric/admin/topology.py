@@ -7,6 +7,7 @@ one machine side by side. With base B:
 * peer of org j (1-based, up to MAX_ORGS): listen B+200+10j, chaincode B+201+10j, operations
   B+202+10j, chaincode service B+203+10j; the org's CA B+204+10j, its operations B+205+10j
 * the orderer organisation's CA: B+190, its operations B+191
+* the S3 store (store="s3"): B+180 (natively it also uses B+181..B+187)
 
 Organisations are numbered. `orgs` is how many the network was created with; an organisation
 added later takes the next number never used (`added`), and a removed one keeps its number
@@ -28,6 +29,8 @@ CRYPTO_MODES = ("ca", "cryptogen")
 # The API's default stays cryptogen (fast: what the test suite's session network uses, and what
 # networks saved before CAs existed were); `fedfabric network up` defaults to --crypto ca.
 DEFAULT_CRYPTO = "cryptogen"
+STORE_MODES = ("local", "s3")  # local: a directory under the network; s3: a SeaweedFS server
+STORE_PORTS = 8  # natively: S3, master, volume, filer and their gRPC ports
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class Topology:
     crypto: str = DEFAULT_CRYPTO  # ca: each org's Fabric CA enrols its identities; or cryptogen
     added: tuple[int, ...] = ()  # numbers of organisations that joined after creation
     removed: tuple[int, ...] = ()  # numbers of organisations that left
+    store: str = "local"  # s3: the network runs an S3 server, one identity per organisation
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "added", tuple(int(n) for n in self.added))
@@ -176,6 +180,9 @@ class Topology:
         if self.crypto not in CRYPTO_MODES:
             raise ValueError(f"crypto must be one of {', '.join(CRYPTO_MODES)}, "
                              f"not {self.crypto!r}")
+        if self.store not in STORE_MODES:
+            raise ValueError(f"store must be one of {', '.join(STORE_MODES)}, "
+                             f"not {self.store!r}")
         for n in self.added:
             if not self.orgs < n <= MAX_ORGS:
                 raise ValueError(f"an added organisation's number must be between "
@@ -231,7 +238,19 @@ class Topology:
             ports += org.ports if self.crypto == "ca" else org.ports[:4]
         if self.crypto == "ca":
             ports += [self.orderer_ca.ca_port, self.orderer_ca.ca_operations_port]
-        return ports
+        return ports + self.store_ports()
+
+    @property
+    def store_port(self) -> int:
+        """The S3 endpoint's port on the host (store="s3")."""
+        return self.base_port + 180
+
+    def store_ports(self) -> list[int]:
+        """The host ports the S3 store uses: a container publishes only the S3 port."""
+        if self.store != "s3":
+            return []
+        return [self.store_port] if self.docker else [
+            self.store_port + i for i in range(STORE_PORTS)]
 
     @property
     def orderer_list(self) -> list[Orderer]:
@@ -275,6 +294,7 @@ class Topology:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values.setdefault("crypto", "cryptogen")  # saved before CAs existed
+        values.setdefault("store", "local")  # saved before S3 stores existed
         for key in ("added", "removed"):
             values[key] = tuple(values.get(key) or ())  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]

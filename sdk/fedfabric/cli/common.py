@@ -64,12 +64,28 @@ def load_profile(dir: Path | None, profile: Path | None) -> ConnectionProfile:
         raise fail(str(e), 2) from e
 
 
+def profile_store_credentials(dir: Path | None, profile: Path | None,
+                              org: str) -> Path | None:
+    """The org's S3 credentials file that its connection profile names (a network brought up
+    with --store s3), if any."""
+    from fedfabric.gateway import ProfileError
+
+    try:
+        return load_profile(dir, profile).org(org).store_credentials
+    except (typer.Exit, ProfileError):  # no profile or no such org: the command says so later
+        return None
+
+
 def open_store_option(store: str | None, endpoint: str | None, credentials: Path | None,
-                      dir: Path | None) -> Store:
-    """The store the options name (a credentials file may name it), else <network>/blobs; a
-    bad URL, unknown bucket or refused credentials end the command with exit code 2."""
+                      dir: Path | None, org: str | None = None,
+                      profile: Path | None = None) -> Store:
+    """The store the options name (a credentials file may name it), else the org's store in
+    its connection profile, else <network>/blobs; a bad URL, unknown bucket or refused
+    credentials end the command with exit code 2."""
     from fedfabric.store import LocalStore, StoreError, open_store
 
+    if store is None and credentials is None and org is not None:
+        credentials = profile_store_credentials(dir, profile, org)
     try:
         if credentials is not None:
             try:

@@ -45,7 +45,8 @@ def _sharing(org: str, dir: Path | None, store: str | None, endpoint: str | None
     root = network_dir(dir)
     msp = f"{org}MSP" if not org.endswith("MSP") else org
     key = org_key(keys or root / "orgkeys", msp)
-    return DataSharing(ledger, open_store_option(store, endpoint, credentials, dir), msp, key)
+    return DataSharing(ledger, open_store_option(store, endpoint, credentials, dir, msp), msp,
+                       key)
 
 
 @data_app.command("share")

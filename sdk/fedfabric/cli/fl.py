@@ -21,6 +21,7 @@ from fedfabric.cli.common import (
     load_profile,
     open_store_option,
 )
+from fedfabric.store import Store
 
 train_app = typer.Typer(help="Simulate a consortium in one process (separate organisations "
                         "run `fedfabric participant run`).")
@@ -79,10 +80,15 @@ def train(
         gateways = [p.connect(msp, user="Admin") for msp in names]
         admins = {msp: Ledger(g.get_network(p.channel), p.chaincode)
                   for msp, g in zip(names, gateways, strict=True)}
+        stores: Store | dict[str, Store] = blobs
+        if store is None and store_credentials is None and all(
+                p.org(m).store_credentials for m in names):  # each with its own S3 identity
+            stores = {m: open_store_option(None, None, p.org(m).store_credentials, dir)
+                      for m in names}
         console.print(f"simulating {len(names)} organisations ({', '.join(names)}) training "
                       f"{app.name} for {rounds} rounds in one process")
         try:
-            history = simulate(admins, blobs, app,
+            history = simulate(admins, stores, app,
                                locations, Path(work) / "state", rounds, round_timeout,
                                on_task=lambda t: console.print(f"task {t.id} created"),
                                scheme=scheme)

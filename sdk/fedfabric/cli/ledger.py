@@ -306,8 +306,8 @@ def model_predict(
         try:
             version = version or latest_deployed(ledger, name, owner)
             inference, output = predict_and_record(
-                ledger, open_store_option(store, store_endpoint, store_credentials, dir), name,
-                version, x, owner)
+                ledger, open_store_option(store, store_endpoint, store_credentials, dir, org,
+                                          profile), name, version, x, owner)
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:
@@ -337,8 +337,8 @@ def model_verify(
 
     with ledger_as(org, user, dir, profile) as ledger:
         try:
-            verdict = verify(ledger, open_store_option(store, store_endpoint,
-                                                       store_credentials, dir), inference_id)
+            verdict = verify(ledger, open_store_option(
+                store, store_endpoint, store_credentials, dir, org, profile), inference_id)
         except (StoreError, ValueError) as e:
             raise fail(str(e)) from e
     if output_json:

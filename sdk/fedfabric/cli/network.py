@@ -38,11 +38,16 @@ def network_up(
     crypto: Annotated[str | None, typer.Option(
         help="Where identities come from: ca (each organisation's own Fabric CA) or "
         "cryptogen (generated at once; faster, for tests) [default: ca].")] = None,
+    store: Annotated[str | None, typer.Option(
+        help="Where blobs go: local (a directory under the network) or s3 (an S3 server, "
+        "SeaweedFS, with one identity per organisation, in the connection profile) "
+        "[default: local].")] = None,
 ) -> None:
     """Create the network, or resume an existing one with its ledgers."""
     net = open_network(network_dir(dir, docker), docker)
     given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
-                                   base_port=base_port, crypto=crypto).items() if v is not None}
+                                   base_port=base_port, crypto=crypto,
+                                   store=store).items() if v is not None}
     try:
         topology = None
         if net.exists:
@@ -62,6 +67,11 @@ def network_up(
                   f"{t.members} org(s), {t.orderers} orderer(s), channel {t.channel}, "
                   f"identities from {'their CAs' if t.crypto == 'ca' else 'cryptogen'}, "
                   f"state in {net.layout.root}")
+    if t.store == "s3":
+        console.print(f"S3 store at http://127.0.0.1:{t.store_port}: each organisation writes "
+                      f"under s3://fedfabric/<its MSP id>/ with the credentials its profile "
+                      f"names ({net.layout.root / 'store' / 'credentials'})", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command("down")

@@ -104,7 +104,7 @@ def participant_run(
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    blobs = open_store_option(store, store_endpoint, store_credentials, dir)
+    blobs = open_store_option(store, store_endpoint, store_credentials, dir, org, profile)
     participant, gateway = _participant(org, user, app_dir, data, blobs, state, keys, dir,
                                         profile, quorum_floor, min_updates_floor)
     stop = threading.Event()
@@ -150,7 +150,7 @@ def participant_register(
     data stays here), grant `training` to initiators, and publish the organisation key."""
     from fedfabric.ledger import LedgerError
 
-    blobs = open_store_option(store, store_endpoint, store_credentials, dir)
+    blobs = open_store_option(store, store_endpoint, store_credentials, dir, org, profile)
     participant, gateway = _participant(org, user, app_dir, data, blobs, state, keys, dir,
                                         profile)
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
@@ -203,9 +203,11 @@ def participant_start(
     net, s = _services(dir, services)
     if not app_dir.is_dir() or not data.exists():
         raise fail(f"{app_dir if not app_dir.is_dir() else data} does not exist", 2)
-    open_store_option(store, store_endpoint, store_credentials, dir)  # refuse a bad one now
-    blobs = store or str(net.layout.root / "blobs")
-    store_args = ["--store", blobs if "://" in blobs else str(Path(blobs).resolve())]
+    open_store_option(store, store_endpoint, store_credentials, dir, org)  # refuse a bad one
+    store_args: list[str] = []  # credentials name their store; else the profile's S3 store
+    if store is not None or (store_credentials is None and net.topology.store != "s3"):
+        blobs = store or str(net.layout.root / "blobs")
+        store_args = ["--store", blobs if "://" in blobs else str(Path(blobs).resolve())]
     if store_endpoint:
         store_args += ["--store-endpoint", store_endpoint]
     if store_credentials:

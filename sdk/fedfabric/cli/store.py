@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -37,20 +36,6 @@ def _server(dir: Path, port: int | None, bucket: str | None = None) -> ObjectSto
                              bucket=bucket or str(saved.get("bucket", "fedfabric")))
 
 
-def _identities(server: ObjectStoreServer, orgs: list[str]) -> dict[str, tuple[str, str]]:
-    """The organisations' keys (named by MSP id, which is also each one's prefix): kept from
-    earlier runs, made for organisations that are new."""
-    identities = {}
-    for org in orgs:
-        try:
-            record = json.loads((server.root / "credentials" / f"{org}.json").read_text())
-            identities[org] = (str(record["access_key"]), str(record["secret_key"]))
-        except (OSError, ValueError, KeyError):
-            identities[org] = (f"{org.lower()}-{secrets.token_hex(8)}",
-                               secrets.token_urlsafe(30))
-    return identities
-
-
 @app.command("up")
 def store_up(
     dir: StoreDir = DEFAULT_DIR,
@@ -72,12 +57,10 @@ def store_up(
         except AdminError as e:
             raise fail(str(e), 2) from e
     server = _server(dir, port, bucket)
-    identities = _identities(server, names)
     try:
-        server.up(identities)
+        files = server.serve(names)
     except AdminError as e:
         raise fail(str(e)) from e
-    files = server.write_credentials(identities)
     (server.root / "server.json").write_text(json.dumps({"port": server.port,
                                                          "bucket": server.bucket}))
     console.print(f"[bold]S3 server up[/bold] at {server.endpoint}, bucket {server.bucket}, "

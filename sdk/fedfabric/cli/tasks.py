@@ -92,7 +92,7 @@ def task_create(
     with ledger_as(org, user, dir, profile) as ledger:
         try:
             task = create_task(ledger, open_store_option(store, store_endpoint,
-                                                         store_credentials, dir),
+                                                         store_credentials, dir, org, profile),
                                app, participants, rounds, min_updates, quorum, round_timeout,
                                scheme, task_id, model_name, threshold)
         except (TaskSetupError, AppError, StoreError) as e:

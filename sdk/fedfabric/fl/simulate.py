@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fedfabric.fl.app import FLApp
@@ -51,14 +51,17 @@ def ensure_dataset(participant: Participant, initiator_msp: str) -> str:
     return dataset_id
 
 
-def simulate(admins: dict[str, Ledger], store: Store, app: FLApp, data: dict[str, str],
-             workdir: Path, rounds: int, round_timeout: int = 300, timeout: float = 1800.0,
-             on_task: Callable[[Task], None] | None = None,
+def simulate(admins: dict[str, Ledger], store: Store | Mapping[str, Store], app: FLApp,
+             data: dict[str, str], workdir: Path, rounds: int, round_timeout: int = 300,
+             timeout: float = 1800.0, on_task: Callable[[Task], None] | None = None,
              scheme: str = "threshold-ckks") -> TaskHistory:
-    """Run one task over the organisations (the first one initiates) and return its history."""
+    """Run one task over the organisations (the first one initiates) and return its history.
+
+    store: one store they share, or each organisation's own (S3 with per-org credentials)."""
     initiator = next(iter(admins))
+    stores = store if isinstance(store, Mapping) else dict.fromkeys(admins, store)
     participants = {
-        msp: Participant(ledger, msp, app, data[msp], store, workdir / msp,
+        msp: Participant(ledger, msp, app, data[msp], stores[msp], workdir / msp,
                          org_key(workdir / msp / "keys", msp), poll=0.5,
                          log=logging.getLogger(f"fedfabric.participant.{msp}"))
         for msp, ledger in admins.items()}
@@ -66,7 +69,7 @@ def simulate(admins: dict[str, Ledger], store: Store, app: FLApp, data: dict[str
     for msp, p in participants.items():
         p.publish_key()
         datasets[msp] = ensure_dataset(p, initiator)
-    task = create_task(admins[initiator], store, app, datasets, rounds,
+    task = create_task(admins[initiator], stores[initiator], app, datasets, rounds,
                        round_timeout=round_timeout, scheme=scheme)
     if on_task is not None:
         on_task(task)

@@ -38,6 +38,7 @@ class OrgProfile:
     msp_id: str
     peers: tuple[PeerEndpoint, ...]
     users: dict[str, Path]
+    store_credentials: Path | None = None  # the org's S3 credentials file, if the network has one
 
     def msp_dir(self, user: str) -> Path:
         try:
@@ -64,6 +65,8 @@ class ConnectionProfile:
                     peers=tuple(PeerEndpoint(p["name"], p["address"], Path(p["tls_root_cert"]))
                                 for p in o["peers"]),
                     users={u: Path(d) for u, d in o["users"].items()},
+                    store_credentials=Path(o["store_credentials"]) if o.get(
+                        "store_credentials") else None,
                 ) for msp, o in data["organizations"].items()
             }
             orderers = tuple(PeerEndpoint(o["name"], o["address"], Path(o["tls_root_cert"]))
@@ -82,7 +85,9 @@ class ConnectionProfile:
                     "name": o.name, "msp_id": o.msp_id,
                     "peers": [{"name": p.name, "address": p.address,
                                "tls_root_cert": str(p.tls_root_cert)} for p in o.peers],
-                    "users": {u: str(d) for u, d in o.users.items()}}
+                    "users": {u: str(d) for u, d in o.users.items()},
+                    **({"store_credentials": str(o.store_credentials)}
+                       if o.store_credentials else {})}
                     for o in self.organizations.values()},
                 "orderers": [{"name": o.name, "address": o.address,
                               "tls_root_cert": str(o.tls_root_cert)} for o in self.orderers]}

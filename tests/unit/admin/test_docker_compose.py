@@ -43,3 +43,20 @@ def test_the_docker_channel_config_uses_hostnames(tmp_path):
     assert consenters[0]["Host"] == "orderer0.example.com" and consenters[0]["Port"] == 7050
     anchors = profile["Application"]["Organizations"][0]["AnchorPeers"]
     assert anchors == [{"Host": "peer0.org1.example.com", "Port": 7051}]
+
+
+def test_an_s3_store_is_its_own_container_publishing_only_its_s3_port():
+    t = Topology(runtime="docker", store="s3", base_port=40000)
+    images = Images("o", "p", "t", "c", store="${FEDFABRIC_STORE_IMAGE}")
+    spec = compose(t, "/net", images, {}, "ff")
+    store = spec["services"]["store"]
+    assert store["image"] == "${FEDFABRIC_STORE_IMAGE}" and store["hostname"] == "store"
+    assert store["ports"] == ["127.0.0.1:40180:8333"]
+    assert store["volumes"] == ["/net/store/conf:/conf:ro", "store:/data"]  # keys read-only
+    assert "store" in spec["volumes"]  # blobs on a named volume: kept when the container goes
+    command = store["command"]
+    assert command[0] == "server" and "-s3.port=8333" in command
+    assert "-s3.config=/conf/s3.json" in command and "-dir=/data" in command
+    assert "-ip.bind=0.0.0.0" in command  # reachable on the bridge; published on loopback only
+    assert "store" not in compose(Topology(runtime="docker"), "/net", images, {}, "ff")[
+        "services"]

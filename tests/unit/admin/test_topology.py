@@ -25,7 +25,7 @@ def test_every_port_is_distinct(orgs, orderers):
 @pytest.mark.parametrize("kwargs,message", [
     ({"orgs": 0}, "orgs"), ({"orgs": 33}, "orgs"), ({"orderers": 2}, "orderers"),
     ({"channel": "Bad_Name"}, "channel"), ({"channel": ""}, "channel"),
-    ({"base_port": 80}, "base port"),
+    ({"base_port": 80}, "base port"), ({"store": "minio"}, "store"),
 ])
 def test_bad_topology_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -44,3 +44,18 @@ def test_round_trip_ignores_unknown_keys_and_lists_differences():
     t = Topology(orgs=2, base_port=30000)
     assert Topology.from_dict({**t.to_dict(), "future_field": 1}) == t
     assert t.differences(Topology(orgs=3, base_port=30000)) == ["orgs 2 -> 3"]
+
+
+@pytest.mark.parametrize("runtime,count", [("native", 8), ("docker", 1)])
+def test_an_s3_store_takes_ports_no_node_uses(runtime, count):
+    local = Topology(orgs=32, crypto="ca", runtime=runtime, base_port=20000)
+    s3 = Topology(orgs=32, crypto="ca", runtime=runtime, base_port=20000, store="s3")
+    assert local.store_ports() == [] and len(s3.store_ports()) == count
+    assert s3.store_ports()[0] == s3.store_port == 20180
+    assert len(s3.ports()) == len(set(s3.ports())) == len(local.ports()) + count
+
+
+def test_a_network_saved_before_stores_existed_has_a_local_store():
+    saved = {k: v for k, v in Topology(orgs=2).to_dict().items() if k != "store"}
+    assert Topology.from_dict(saved).store == "local"
+    assert Topology(orgs=2).differences(Topology(orgs=2, store="s3")) == ["store local -> s3"]
