@@ -221,3 +221,18 @@ func TestRotatingTheKeyRewrapsEveryLiveGrantAndNoOther(t *testing.T) {
 		t.Errorf("Org2's grant %+v", got)
 	}
 }
+
+// A grantee whose grant has expired cannot backdate its proposal to before the expiry: the
+// endorser checks the proposal's time against its own clock.
+func TestAnExpiredGranteeCannotBackdateItsAccess(t *testing.T) {
+	l := newLedger(t)
+	l.ok("Org1MSP", "admin", register("d1"))
+	granted := l.stub.now
+	l.ok("Org1MSP", "admin", grant("d1", "Org2MSP", "", PurposeRead, granted.Add(10*time.Minute).Format(time.RFC3339)))
+	access := func(ctx Ctx) (string, error) { return ds.RecordAccess(ctx, "d1", PurposeRead) }
+	endorser := granted.Add(time.Hour) // an hour later, the grant has expired
+	clock = func() time.Time { return endorser }
+	l.refused(CodeInvalidArgument, "Org2MSP", "client", access) // proposal dated at the grant
+	l.stub.now = endorser
+	l.refused(CodePermissionDenied, "Org2MSP", "client", access) // dated honestly: expired
+}

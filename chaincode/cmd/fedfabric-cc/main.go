@@ -32,13 +32,11 @@ func run() error {
 	if ccid == "" || address == "" {
 		return fmt.Errorf("CHAINCODE_ID and CHAINCODE_SERVER_ADDRESS must be set")
 	}
-	if skew := os.Getenv("FEDFABRIC_MAX_CLOCK_SKEW"); skew != "" {
-		d, err := time.ParseDuration(skew)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("FEDFABRIC_MAX_CLOCK_SKEW %q must be a positive duration such as 5m", skew)
-		}
-		contracts.MaxClockSkew = d
+	skew, err := maxClockSkew(os.Getenv("FEDFABRIC_MAX_CLOCK_SKEW"), contracts.MaxClockSkew)
+	if err != nil {
+		return err
 	}
+	contracts.MaxClockSkew = skew
 	chaincode, err := contracts.NewChaincode()
 	if err != nil {
 		return fmt.Errorf("building the chaincode: %w", err)
@@ -72,4 +70,16 @@ func tlsProperties() (shim.TLSProperties, error) {
 		}
 	}
 	return props, nil
+}
+
+// maxClockSkew is FEDFABRIC_MAX_CLOCK_SKEW's value as a duration, or fallback when it is unset.
+func maxClockSkew(value string, fallback time.Duration) (time.Duration, error) {
+	if value == "" {
+		return fallback, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("FEDFABRIC_MAX_CLOCK_SKEW %q must be a positive duration such as 5m", value)
+	}
+	return d, nil
 }
