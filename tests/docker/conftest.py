@@ -3,7 +3,6 @@ organisations, three orderers and the S3 store, each in its own container."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
@@ -12,8 +11,9 @@ import pytest
 from fedfabric.admin import Topology
 from fedfabric.admin.docker import DockerNetwork, engine_ready
 from fedfabric.admin.progress import PrintProgress
+from support.ports import base_port
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_DOCKER_TEST_BASE_PORT", "47000"))
+BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_BASE_PORT", 47000)
 
 
 @pytest.fixture(scope="session")

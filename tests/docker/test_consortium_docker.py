@@ -7,7 +7,6 @@ FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT (default 48000), apart from the session's 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,8 +17,9 @@ from fedfabric.admin import Topology
 from fedfabric.admin.docker import DockerNetwork, docker, engine_ready
 from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile
+from support.ports import base_port
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT", "48000"))
+BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT", 48000)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from fedfabric.admin import NativeNetwork, Topology
 from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile, Contract, Gateway
 from fedfabric.ledger import Ledger
+from support.ports import base_port
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_TEST_BASE_PORT", "27000"))
+BASE_PORT = base_port("FEDFABRIC_TEST_BASE_PORT", 27000)
 
 
 def _ports_free(topology: Topology) -> list[int]:

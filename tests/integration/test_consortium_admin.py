@@ -28,10 +28,11 @@ from fedfabric.gateway.errors import CommitError
 from fedfabric.gateway.gateway import connect
 from fedfabric.gateway.identity import Identity
 from fedfabric.gateway.signing import signer_from_msp_dir
+from support.ports import base_port
 
 from .conftest import unique
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_TEST_ADMIN_BASE_PORT", "37000"))
+BASE_PORT = base_port("FEDFABRIC_TEST_ADMIN_BASE_PORT", 37000, span=900)
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 

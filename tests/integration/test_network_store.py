@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import uuid
 from collections.abc import Iterator
@@ -25,8 +24,9 @@ from fedfabric.fl import FLApp
 from fedfabric.fl.app import partition
 from fedfabric.store import S3Store, StoreError, open_store
 from support.consortium import APP_DIR, ORGS, cli
+from support.ports import base_port
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_TEST_STORE_NET_BASE_PORT", "39000"))
+BASE_PORT = base_port("FEDFABRIC_TEST_STORE_NET_BASE_PORT", 39000)
 
 
 def ok(*args: str, timeout: float = 300) -> str:

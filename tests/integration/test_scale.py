@@ -5,7 +5,6 @@ through an encrypted round."""
 from __future__ import annotations
 
 import datetime
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import Participant, TaskSpec
 from fedfabric.store import sha256
 from support.consortium import make_consortium, same_block, wait_for
+from support.ports import base_port
 
 NINE = [f"Org{i}" for i in range(1, 10)]
 BENCH_APP = Path(__file__).resolve().parents[2] / "bench" / "apps" / "dense"
@@ -29,7 +29,7 @@ BENCH_APP = Path(__file__).resolve().parents[2] / "bench" / "apps" / "dense"
 @pytest.fixture(scope="module")
 def nine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
     net = NativeNetwork(tmp_path_factory.mktemp("nine") / "network")
-    base = int(os.environ.get("FEDFABRIC_TEST_NINE_BASE_PORT", "35000"))
+    base = base_port("FEDFABRIC_TEST_NINE_BASE_PORT", 35000)
     try:
         net.up(Topology(orgs=9, base_port=base, crypto="cryptogen"), progress=PrintProgress())
         yield net

@@ -3,7 +3,6 @@ consortium of three participant processes, and a summary table of the faults at 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,8 +13,9 @@ from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile
 from fedfabric.ledger import Ledger
 from support.consortium import ORGS, Consortium, make_consortium
+from support.ports import base_port
 
-BASE_PORT = int(os.environ.get("FEDFABRIC_RELIABILITY_BASE_PORT", "29000"))
+BASE_PORT = base_port("FEDFABRIC_RELIABILITY_BASE_PORT", 29000)
 
 
 @dataclass

@@ -57,3 +57,13 @@ def test_an_unknown_activation_and_non_models_are_refused():
         model_from_architecture("{")
     with pytest.raises(UnsafeArchitecture, match="not a Sequential"):
         model_from_architecture(json.dumps({"class_name": "Dense"}))
+
+
+def test_keras_is_at_least_the_version_without_the_known_safe_mode_bypasses():
+    from importlib.metadata import version
+    from pathlib import Path
+
+    installed = tuple(int(part) for part in version("keras").split(".")[:2])
+    assert installed >= (3, 14), f"keras {version('keras')} has safe-mode bypasses"
+    pyproject = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
+    assert '"keras>=3.14"' in pyproject, "the package must keep requiring keras>=3.14"
