@@ -124,6 +124,11 @@ class NativeNetwork:
                 "run `fedfabric network down --purge` first, or leave the options out to resume it"
             )
         wanted = self.topology if self.exists else topology or Topology()
+        root = self.layout.root
+        # Only the default local blob store (<network>/blobs) may be there before the network.
+        if not self.exists and root.exists() and any(
+                entry.name != "blobs" or not entry.is_dir() for entry in root.iterdir()):
+            raise AdminError(f"{root} is not empty and holds no network: choose another directory")
         self._check_ports(wanted)
         with p.step(f"Fabric {FABRIC_VERSION} binaries"):
             ensure_fabric()
@@ -297,8 +302,6 @@ class NativeNetwork:
 
     def _create(self, topo: Topology, p: Progress) -> None:
         root = self.layout.root
-        if root.exists() and any(root.iterdir()):
-            raise AdminError(f"{root} is not empty and holds no network: choose another directory")
         root.mkdir(parents=True, exist_ok=True)
         cas = self._cas(topo)
         try:

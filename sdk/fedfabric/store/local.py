@@ -43,8 +43,11 @@ class LocalStore(BlobStore):
     """
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root).expanduser()
+        self.root = Path(root).expanduser()  # made by the first put: opening changes nothing
+
+    def _temporary(self) -> tuple[int, str]:
         self.root.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=self.root, prefix=".tmp-")
 
     def _path(self, digest: str) -> Path:
         return self.root / check_digest(digest)[:2] / digest
@@ -89,7 +92,7 @@ class LocalStore(BlobStore):
         digest = sha256(data)
         if self._holds(digest):
             return digest
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        fd, tmp = self._temporary()
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -111,7 +114,7 @@ class LocalStore(BlobStore):
     def put_file(self, source: Path, chunk: int = CHUNK) -> str:
         """Store a file of any size (streamed, hashed while copied); returns its hash."""
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        fd, tmp = self._temporary()
         try:
             with os.fdopen(fd, "wb") as out, Path(source).open("rb") as src:
                 while block := src.read(chunk):

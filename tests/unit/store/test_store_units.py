@@ -135,3 +135,12 @@ def test_open_store_takes_endpoint_region_and_keys_from_the_aws_environment(
 def test_open_store_with_an_unknown_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(StoreError, match="no-such-profile"):
         open_store("s3://fedfabric/Org1", "http://127.0.0.1:2", profile="no-such-profile")
+
+
+def test_opening_a_local_store_creates_nothing_until_a_blob_is_put(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "network" / "blobs")
+    assert not (tmp_path / "network").exists()
+    with pytest.raises(StoreError, match="no blob"):
+        store.get(DIGEST)
+    assert not store.has(DIGEST) and not (tmp_path / "network").exists()
+    assert store.put(b"x") == DIGEST and store.get(DIGEST) == b"x"
