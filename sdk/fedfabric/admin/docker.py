@@ -360,6 +360,7 @@ class DockerNetwork(NativeNetwork):
     def down(self, purge: bool = False, progress: Progress | None = None) -> list[str]:
         stopped = super().down(False, progress)
         if purge:
+            self._remove_participants()  # attached to the network, which cannot go before them
             if self.compose_file.exists():
                 with (progress or SilentProgress()).step("delete the ledger volumes"):
                     self._compose("down", "-v")
@@ -368,6 +369,13 @@ class DockerNetwork(NativeNetwork):
 
     def container(self, name: str) -> str:
         return f"{self.project}-{name}"
+
+    def _remove_participants(self) -> None:
+        """Remove the participant containers of this network (their state stays on the host)."""
+        names = docker("ps", "-aq", "--filter", f"name=^/{self.project}-participant-",
+                       timeout=60).split()
+        if names:
+            docker("rm", "-f", *names, timeout=120)
 
     def _running(self, name: str) -> int | None:
         try:

@@ -50,6 +50,12 @@ def core_yaml(builder: Path | str) -> str:
     core["chaincode"]["externalBuilders"] = [{
         "name": "ccaas_builder", "path": str(builder),
         "propagateEnvironment": ["CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"]}]
+    # Sized for many organisations on a small host: each org has one peer, which pulls blocks
+    # from the orderers itself (nothing to gossip within the org), and the contracts use
+    # neither private data nor key history, so their background work and databases go.
+    core["peer"]["deliveryclient"]["blockGossipEnabled"] = False
+    core["peer"]["gossip"]["pvtData"]["reconciliationEnabled"] = False
+    core["ledger"]["history"]["enableHistoryDatabase"] = False
     return str(yaml.safe_dump(core, sort_keys=False))
 
 

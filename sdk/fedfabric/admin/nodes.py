@@ -12,7 +12,8 @@ from fedfabric.admin.topology import HOST, Orderer, Org
 
 
 def _base(layout: Layout) -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "TMPDIR", "TZ")
+    # GOGC, GOMEMLIMIT and GOMAXPROCS size the Go runtime of every node (see the README).
+    keep = ("PATH", "HOME", "LANG", "TMPDIR", "TZ", "GOGC", "GOMEMLIMIT", "GOMAXPROCS")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env["FABRIC_CFG_PATH"] = str(layout.config)
     return env

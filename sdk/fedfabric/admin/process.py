@@ -21,9 +21,18 @@ def _start_time(pid: int) -> int | None:
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie has exited
+    if fields[0] == "Z" and _threads(pid) <= 1:  # a zombie has exited
         return None
+    # A zombie leader whose other threads are still exiting (a killed Go node) still holds
+    # its files and sockets: it has not exited yet.
     return int(fields[19])
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path, pid_file: Path, cwd: Path) -> int:

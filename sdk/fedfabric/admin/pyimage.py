@@ -135,9 +135,10 @@ def _tar_stream(files: list[Path], out: object) -> None:
                     dirs.add(parent)
                     tar.add(parent, arcname=str(parent).lstrip("/"), recursive=False)
             tar.add(f, arcname=str(f).lstrip("/"), recursive=False)
-        tmp = tarfile.TarInfo("tmp")
-        tmp.type, tmp.mode = tarfile.DIRTYPE, 0o1777
-        tar.addfile(tmp)
+        if Path("/tmp") not in dirs:  # the container's HOME; already there when the runtime is
+            tmp = tarfile.TarInfo("tmp")  # under /tmp (a checkout or HOME there)
+            tmp.type, tmp.mode = tarfile.DIRTYPE, 0o1777
+            tar.addfile(tmp)
 
 
 def build_participant_image() -> str:

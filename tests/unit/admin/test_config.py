@@ -48,3 +48,17 @@ def test_ccaas_package_is_deterministic_and_id_is_label_and_sha256():
                           "tls_required": True, "root_cert": "PEM"}
     _, other = chaincode.package_ccaas("cc_org1", "127.0.0.1:9998", b"PEM")
     assert other != id_a
+
+
+def test_core_yaml_is_sized_for_one_peer_per_organisation_on_a_small_host():
+    import yaml
+
+    from fedfabric.admin.launcher import core_yaml
+
+    core = yaml.safe_load(core_yaml("/opt/builder"))
+    assert core["vm"]["endpoint"] == ""
+    assert core["chaincode"]["externalBuilders"][0]["path"] == "/opt/builder"
+    assert core["peer"]["deliveryclient"]["blockGossipEnabled"] is False
+    assert core["peer"]["gossip"]["orgLeader"] is True  # so each peer pulls from the orderers
+    assert core["peer"]["gossip"]["pvtData"]["reconciliationEnabled"] is False
+    assert core["ledger"]["history"]["enableHistoryDatabase"] is False

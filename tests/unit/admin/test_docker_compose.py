@@ -60,3 +60,20 @@ def test_an_s3_store_is_its_own_container_publishing_only_its_s3_port():
     assert "-ip.bind=0.0.0.0" in command  # reachable on the bridge; published on loopback only
     assert "store" not in compose(Topology(runtime="docker"), "/net", images, {}, "ff")[
         "services"]
+
+
+def test_purging_removes_only_this_networks_participant_containers(tmp_path, monkeypatch):
+    import fedfabric.admin.docker as docker_module
+    from fedfabric.admin.docker import DockerNetwork
+
+    net = DockerNetwork(tmp_path / "network")
+    calls: list[tuple[str, ...]] = []
+
+    def fake_docker(*args: str, timeout: float = 600.0) -> str:
+        calls.append(args)
+        return "c1\nc2\n" if args[0] == "ps" else ""
+
+    monkeypatch.setattr(docker_module, "docker", fake_docker)
+    net._remove_participants()
+    assert calls == [("ps", "-aq", "--filter", f"name=^/{net.project}-participant-"),
+                     ("rm", "-f", "c1", "c2")]

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import sys
@@ -5,6 +6,7 @@ import time
 from pathlib import Path
 
 from fedfabric.admin import process
+from fedfabric.admin.ports import in_use
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(300)"]
 
@@ -56,3 +58,36 @@ def test_supervisor_restarts_a_child_that_dies_and_stops_it_on_sigterm(tmp_path:
     _wait_for(lambda: not Path(f"/proc/{second}").exists() or
               Path(f"/proc/{second}/stat").read_text().split(")")[1].split()[0] == "Z")
     assert "restarting" in (tmp_path / "sup.log").read_text()
+
+
+LEADER_EXITS_FIRST = """
+import ctypes, os, socket, sys, threading, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+def hold():
+    while not os.path.exists(sys.argv[2]):
+        time.sleep(0.05)
+    os._exit(0)
+threading.Thread(target=hold).start()
+ctypes.CDLL(None).pthread_exit(None)  # the main thread goes first, as in a killed Go node
+"""
+
+
+def test_a_process_whose_threads_are_still_exiting_has_not_exited(tmp_path: Path):
+    port_file, release = tmp_path / "port", tmp_path / "release"
+    pid_file = tmp_path / "n.pid"
+    pid = process.start([sys.executable, "-c", LEADER_EXITS_FIRST, str(port_file),
+                         str(release)], _env(), tmp_path / "n.log", pid_file, tmp_path)
+    _wait_for(lambda: port_file.exists() and port_file.read_text() != "")
+    port = int(port_file.read_text())
+    state = Path(f"/proc/{pid}/stat")
+    _wait_for(lambda: state.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    assert process.running_pid(pid_file) == pid  # a zombie leader, its socket still open
+    assert in_use(port)
+    release.touch()
+    _wait_for(lambda: process.running_pid(pid_file) is None)
+    assert not in_use(port)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
