@@ -20,7 +20,8 @@ def test_a_runtime_under_tmp_gives_each_path_once(tmp_path: Path) -> None:
     library.write_bytes(b"\x7fELF")
     out = io.BytesIO()
     _tar_stream([python, library], out)
-    members = tarfile.open(fileobj=io.BytesIO(out.getvalue())).getmembers()
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        members = tar.getmembers()
     counts = Counter(m.name for m in members)
     assert [name for name, n in counts.items() if n > 1] == []  # docker import refuses those
     assert counts["tmp"] == 1 and next(m for m in members if m.name == "tmp").isdir()
