@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,15 +37,13 @@ def test_a_node_of_a_native_network_is_named_by_the_network_directory(tmp_path: 
     root.mkdir()
     (root / "network.json").write_text(json.dumps({"topology": {}}))
     port = _free_port()
-    server = (f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); "
-              "s.listen(); print('up', flush=True); time.sleep(60)")
-    node = subprocess.Popen([sys.executable, "-c", server], cwd=root, stdout=subprocess.PIPE)
+    server = (f"import socket, sys; s = socket.socket(); s.bind(('127.0.0.1', {port})); "
+              "s.listen(); print('up', flush=True); sys.stdin.read()")  # holds it until EOF
+    node = subprocess.Popen([sys.executable, "-c", server], cwd=root, stdout=subprocess.PIPE,
+                            stdin=subprocess.PIPE)
     try:
-        assert node.stdout is not None and node.stdout.readline().strip() == b"up"
-        deadline = time.monotonic() + 10
-        while not ports.in_use(port):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        assert node.stdout is not None and node.stdout.readline().strip() == b"up"  # listening
+        assert ports.in_use(port)
         with pytest.raises(ports.PortClash, match=f"in use by the native network in {root}"):
             ports.check_free([port])
         holder, advice = ports.describe(port)

@@ -61,14 +61,13 @@ def test_supervisor_restarts_a_child_that_dies_and_stops_it_on_sigterm(tmp_path:
 
 
 LEADER_EXITS_FIRST = """
-import ctypes, os, socket, sys, threading, time
+import ctypes, os, socket, sys, threading
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen()
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 def hold():
-    while not os.path.exists(sys.argv[2]):
-        time.sleep(0.05)
+    open(sys.argv[2]).read()  # a FIFO: returns when the test writes and closes it
     os._exit(0)
 threading.Thread(target=hold).start()
 ctypes.CDLL(None).pthread_exit(None)  # the main thread goes first, as in a killed Go node
@@ -77,6 +76,7 @@ ctypes.CDLL(None).pthread_exit(None)  # the main thread goes first, as in a kill
 
 def test_a_process_whose_threads_are_still_exiting_has_not_exited(tmp_path: Path):
     port_file, release = tmp_path / "port", tmp_path / "release"
+    os.mkfifo(release)
     pid_file = tmp_path / "n.pid"
     pid = process.start([sys.executable, "-c", LEADER_EXITS_FIRST, str(port_file),
                          str(release)], _env(), tmp_path / "n.log", pid_file, tmp_path)
@@ -86,7 +86,7 @@ def test_a_process_whose_threads_are_still_exiting_has_not_exited(tmp_path: Path
     _wait_for(lambda: state.read_text().rsplit(")", 1)[1].split()[0] == "Z")
     assert process.running_pid(pid_file) == pid  # a zombie leader, its socket still open
     assert in_use(port)
-    release.touch()
+    release.write_text("go")  # opens the FIFO for writing: the holding thread goes on
     _wait_for(lambda: process.running_pid(pid_file) is None)
     assert not in_use(port)
     with contextlib.suppress(ChildProcessError):
