@@ -11,12 +11,14 @@ wall time (opened_at to finalized_at).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import os
 import re
 import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -114,15 +116,25 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def peak_rss(pid: int) -> int | None:
-    """VmHWM of a process in bytes (None when it has gone)."""
+def _memory(pid: int, field: str) -> int | None:
+    """A memory field of /proc/<pid>/status in bytes (None when the process has gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         return None
     return None
+
+
+def peak_rss(pid: int) -> int | None:
+    """VmHWM of a process in bytes (None when it has gone)."""
+    return _memory(pid, "VmHWM")
+
+
+def rss(pid: int) -> int | None:
+    """VmRSS of a process in bytes (None when it has gone)."""
+    return _memory(pid, "VmRSS")
 
 
 def stop_tree(pid: int, grace: float = 10.0) -> None:
@@ -457,6 +469,45 @@ class Settings:
     timeout: float
     base_port: int
     keep: bool
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """--round-timeout, --stall, --timeout and --dir: how a bench runs a task and gives it up."""
+    parser.add_argument("--round-timeout", type=int, default=1800,
+                        help="the task's round_timeout (generous: a round closes when every "
+                             "update is in)")
+    parser.add_argument("--stall", type=float, default=900,
+                        help="give a task up when nothing moves on chain for this long")
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="give a task (or a Flower run) up after this long")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="working directory [default: a new temporary one]")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A bench run from its command line: organisation counts, one app per model size, where it
+    works and how it runs each task."""
+
+    orgs: list[int]
+    apps: list[tuple[Path, int]]
+    work: Path
+    settings: Settings
+
+
+def parse_run(parser: argparse.ArgumentParser, prefix: str) -> tuple[argparse.Namespace, Run]:
+    """Parse --orgs, --params, --rounds, --base-port, --keep and the run arguments; make the
+    working directory and write one generated dense app per size in it."""
+    args = parser.parse_args()
+    orgs = parse_list(args.orgs, int)
+    sizes = parse_list(args.params, parse_size)
+    if args.rounds < 1 or not orgs or not sizes:
+        parser.error("give at least one organisation count, one size and one round")
+    work = args.dir or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    apps = [write_dense_app(work / "apps" / f"dense-{size_label(p)}", p) for p in sizes]
+    return args, Run(orgs, apps, work, Settings(args.rounds, args.round_timeout, args.stall,
+                                                args.timeout, args.base_port, args.keep))
 
 
 def run_network(work: Path, index: int, orgs: int, apps: list[tuple[Path, int]],

@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from consortium import load, parse_list, peak_rss  # bench/consortium.py
+from consortium import load, parse_list, peak_rss, rss  # bench/consortium.py
 from fedfabric.admin import NativeNetwork, Topology
 
 console = Console(highlight=False)
@@ -39,13 +39,6 @@ class Sample:
     rss: list[int]
     peak: list[int]
     cpu: list[float]  # percent of one core at rest
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -73,7 +66,7 @@ def measure(orgs: int, base_port: int, idle: float, work: Path) -> tuple[list[Sa
         for kind in ("orderer", "peer", "chaincode"):
             pids = [n.pid for n in nodes if n.kind == kind and n.pid is not None]
             samples.append(Sample(
-                orgs, kind, len(pids), [rss(p) for p in pids],
+                orgs, kind, len(pids), [rss(p) or 0 for p in pids],
                 [peak_rss(p) or 0 for p in pids],
                 [100 * (cpu_seconds(p) - before[p]) / window for p in pids]))
         return samples, up, len(topology.ports())

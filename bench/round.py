@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -31,17 +29,15 @@ from rich.table import Table
 from consortium import (  # bench/consortium.py (a script's directory is on sys.path)
     PHASES,
     PORTS_PER_NETWORK,
-    Settings,
     TaskResult,
+    add_run_arguments,
     cores,
     load,
     megabytes,
-    parse_list,
-    parse_size,
+    parse_run,
     run_network,
     seconds,
     size_label,
-    write_dense_app,
 )
 
 console = Console(highlight=False)
@@ -49,11 +45,6 @@ console = Console(highlight=False)
 
 def say(message: str) -> None:
     console.print(f"[dim]{time.strftime('%H:%M:%S')} {message}[/dim]", soft_wrap=True)
-
-
-def write_apps(work: Path, sizes: list[int]) -> list[tuple[Path, int]]:
-    """One generated app per requested size: (app directory, exact parameters)."""
-    return [write_dense_app(work / "apps" / f"dense-{size_label(p)}", p) for p in sizes]
 
 
 def table(results: list[TaskResult], rounds: int) -> Table:
@@ -99,33 +90,16 @@ def main() -> None:
                         help=f"the first network's base port; the next ones add "
                              f"{PORTS_PER_NETWORK}")
     parser.add_argument("--keep", action="store_true", help="leave the networks up")
-    parser.add_argument("--round-timeout", type=int, default=1800,
-                        help="the task's round_timeout (generous: a round closes when every "
-                             "update is in)")
-    parser.add_argument("--stall", type=float, default=900,
-                        help="give a task up when nothing moves on chain for this long")
-    parser.add_argument("--timeout", type=float, default=3600,
-                        help="give a task up after this long")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="working directory [default: a new temporary one]")
-    args = parser.parse_args()
-    orgs = parse_list(args.orgs, int)
-    sizes = parse_list(args.params, parse_size)
-    if args.rounds < 1 or not orgs or not sizes:
-        parser.error("give at least one organisation count, one size and one round")
-
-    work = args.dir or Path(tempfile.mkdtemp(prefix="fedfabric-bench-round-"))
-    work.mkdir(parents=True, exist_ok=True)
+    add_run_arguments(parser)
+    args, run = parse_run(parser, "fedfabric-bench-round-")
+    work = run.work
     began, load_before = time.monotonic(), load()
     say(f"working in {work}; {cores()} cores, load average {load_before}")
-    apps = write_apps(work, sizes)
     results: list[TaskResult] = []
     notes: list[str] = []
-    settings = Settings(args.rounds, args.round_timeout, args.stall, args.timeout,
-                        args.base_port, args.keep)
     try:
-        for index, n in enumerate(orgs):
-            results += run_network(work, index, n, apps, settings, say, notes)
+        for index, n in enumerate(run.orgs):
+            results += run_network(work, index, n, run.apps, run.settings, say, notes)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

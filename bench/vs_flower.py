@@ -28,7 +28,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,17 +38,15 @@ from rich.table import Table
 
 from consortium import (  # bench/consortium.py (a script's directory is on sys.path)
     HERE,
-    Settings,
     TaskResult,
+    add_run_arguments,
     cores,
     load,
-    parse_list,
-    parse_size,
+    parse_run,
     run_network,
     seconds,
     size_label,
     stop_tree,
-    write_dense_app,
 )
 from fedfabric.fl import FLApp
 from fedfabric.fl.app import partition
@@ -208,25 +205,11 @@ def main() -> None:
     parser.add_argument("--flower-port", type=int, default=32900,
                         help="the SuperLink's port; SuperNodes use the next ones")
     parser.add_argument("--keep", action="store_true", help="leave the fedfabric network up")
-    parser.add_argument("--round-timeout", type=int, default=1800)
-    parser.add_argument("--stall", type=float, default=900)
-    parser.add_argument("--timeout", type=float, default=3600,
-                        help="give a task or a Flower run up after this long")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="working directory [default: a new temporary one]")
-    args = parser.parse_args()
-    orgs = parse_list(args.orgs, int)
-    sizes = parse_list(args.params, parse_size)
-    if args.rounds < 1 or not orgs or not sizes:
-        parser.error("give at least one organisation count, one size and one round")
-
-    work = args.dir or Path(tempfile.mkdtemp(prefix="fedfabric-bench-flower-"))
-    work.mkdir(parents=True, exist_ok=True)
+    add_run_arguments(parser)
+    args, run = parse_run(parser, "fedfabric-bench-flower-")
+    work, orgs, apps, settings = run.work, run.orgs, run.apps, run.settings
     began, load_before = time.monotonic(), load()
     say(f"working in {work}; {cores()} cores, load average {load_before}")
-    apps = [write_dense_app(work / "apps" / f"dense-{size_label(p)}", p) for p in sizes]
-    settings = Settings(args.rounds, args.round_timeout, args.stall, args.timeout,
-                        args.base_port, args.keep)
     flower: dict[tuple[int, int], FlowerResult] = {}
     fedfabric: dict[tuple[int, int], TaskResult] = {}
     notes: list[str] = []
