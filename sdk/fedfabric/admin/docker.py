@@ -370,9 +370,13 @@ class DockerNetwork(NativeNetwork):
     def container(self, name: str) -> str:
         return f"{self.project}-{name}"
 
+    def participant_container(self, org: str) -> str:
+        """The container of org's participant service beside this network."""
+        return self.container(f"participant-{org.lower()}")
+
     def _remove_participants(self) -> None:
         """Remove the participant containers of this network (their state stays on the host)."""
-        names = docker("ps", "-aq", "--filter", f"name=^/{self.project}-participant-",
+        names = docker("ps", "-aq", "--filter", f"name=^/{self.participant_container('')}",
                        timeout=60).split()
         if names:
             docker("rm", "-f", *names, timeout=120)

@@ -131,7 +131,7 @@ class ParticipantContainers(ParticipantServices):
         self.network = network
 
     def container(self, org: str) -> str:
-        return self.network.container(f"participant-{org.lower()}")
+        return self.network.participant_container(org)
 
     def running(self, org: str) -> bool:
         from fedfabric.admin.docker import docker
