@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 
 import pytest
 
-from fedfabric.admin import NativeNetwork, Topology
+from fedfabric.admin import NativeNetwork, Topology, ports
 from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile, Contract, Gateway
 from fedfabric.ledger import Ledger
@@ -17,24 +16,13 @@ from support.ports import base_port
 BASE_PORT = base_port("FEDFABRIC_TEST_BASE_PORT", 27000)
 
 
-def _ports_free(topology: Topology) -> list[int]:
-    ports = [p for o in topology.orderer_list for p in (o.port, o.admin_port, o.operations_port)]
-    ports += [p for g in topology.org_list
-              for p in (g.peer_port, g.chaincode_port, g.operations_port, g.ccaas_port)]
-    busy = []
-    for port in ports:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                busy.append(port)
-    return busy
-
-
 @pytest.fixture(scope="session")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
     topology = Topology(base_port=BASE_PORT)
-    busy = _ports_free(topology)
-    if busy:
-        pytest.fail(f"ports {busy} are in use: set FEDFABRIC_TEST_BASE_PORT to a free range")
+    try:
+        ports.check_free(topology.ports())
+    except ports.PortClash as e:
+        pytest.fail(f"{e} (or set FEDFABRIC_TEST_BASE_PORT to a free range)")
     net = NativeNetwork(tmp_path_factory.mktemp("fabric") / "network")
     try:
         net.up(topology, progress=PrintProgress())

@@ -21,10 +21,10 @@ def _start_time(pid: int) -> int | None:
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z" and _threads(pid) <= 1:  # a zombie has exited
+    # A zombie has exited, unless it is a leader whose other threads are still exiting (a
+    # killed Go node): until they have, its files and sockets are held.
+    if fields[0] == "Z" and _threads(pid) <= 1:
         return None
-    # A zombie leader whose other threads are still exiting (a killed Go node) still holds
-    # its files and sockets: it has not exited yet.
     return int(fields[19])
 
 

@@ -135,8 +135,9 @@ def _tar_stream(files: list[Path], out: object) -> None:
                     dirs.add(parent)
                     tar.add(parent, arcname=str(parent).lstrip("/"), recursive=False)
             tar.add(f, arcname=str(f).lstrip("/"), recursive=False)
-        if Path("/tmp") not in dirs:  # the container's HOME; already there when the runtime is
-            tmp = tarfile.TarInfo("tmp")  # under /tmp (a checkout or HOME there)
+        # /tmp is the container's HOME; it is there already when the runtime lives under it.
+        if Path("/tmp") not in dirs:
+            tmp = tarfile.TarInfo("tmp")
             tmp.type, tmp.mode = tarfile.DIRTYPE, 0o1777
             tar.addfile(tmp)
 
