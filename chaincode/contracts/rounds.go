@@ -67,6 +67,7 @@ type Endorsement struct {
 	EndorsedBy    string `json:"endorsed_by"`
 	AggregateHash string `json:"aggregate_hash"`
 	AggregateURI  string `json:"aggregate_uri"`
+	ShareHash     string `json:"share_hash,omitempty"`
 	Time          string `json:"time"`
 	TxID          string `json:"tx_id"`
 }
@@ -180,8 +181,11 @@ func (c *TaskContract) CloseRound(ctx contractapi.TransactionContextInterface, t
 }
 
 // EndorseAggregate records the caller's organisation's aggregate hash for a closed round of an
-// active task. A participant endorses once per round; FinalizeRound counts.
-func (c *TaskContract) EndorseAggregate(ctx contractapi.TransactionContextInterface, taskID, round, aggregateHash, aggregateURI string) (string, error) {
+// active task. A participant endorses once per round; FinalizeRound counts. In a threshold-ckks
+// task the endorsement may carry shareHash, the member's decryption share of that aggregate for
+// attempt 0, so that a round needs no block for shares after it is finalized ("" for none; it
+// counts only if the aggregate is the one finalized).
+func (c *TaskContract) EndorseAggregate(ctx contractapi.TransactionContextInterface, taskID, round, aggregateHash, aggregateURI, shareHash string) (string, error) {
 	who, t, r, err := memberRound(ctx, taskID, round, RoundClosed)
 	if err != nil {
 		return "", err
@@ -191,6 +195,14 @@ func (c *TaskContract) EndorseAggregate(ctx contractapi.TransactionContextInterf
 	}
 	if err := checkText("aggregate_uri", aggregateURI, maxURILen, true); err != nil {
 		return "", err
+	}
+	if shareHash != "" {
+		if t.HEScheme != schemeThreshold {
+			return "", refusal(CodeInvalidArgument, "task %q uses %s: it takes no decryption shares", t.ID, t.HEScheme)
+		}
+		if err := checkHash("share_hash", shareHash); err != nil {
+			return "", err
+		}
 	}
 	var existing Endorsement
 	if found, err := getJSON(ctx, &existing, objEndorsement, t.ID, roundKey(r.Round), who.MSP); err != nil {
@@ -203,9 +215,16 @@ func (c *TaskContract) EndorseAggregate(ctx contractapi.TransactionContextInterf
 		return "", err
 	}
 	e := Endorsement{TaskID: t.ID, Round: r.Round, MSP: who.MSP, EndorsedBy: who.ID, AggregateHash: aggregateHash,
-		AggregateURI: aggregateURI, Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
+		AggregateURI: aggregateURI, ShareHash: shareHash, Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
 	if err := putJSON(ctx, e, objEndorsement, t.ID, roundKey(r.Round), who.MSP); err != nil {
 		return "", err
+	}
+	if shareHash != "" {
+		d := DecryptionShare{TaskID: t.ID, Round: r.Round, Attempt: 0, MSP: who.MSP, PostedBy: who.ID, ShareHash: shareHash,
+			AggregateHash: aggregateHash, Time: e.Time, TxID: e.TxID}
+		if err := putJSON(ctx, d, objDecryptShare, t.ID, roundKey(r.Round), roundKey(0), who.MSP); err != nil {
+			return "", err
+		}
 	}
 	return emit(ctx, "AggregateEndorsed", e)
 }

@@ -61,7 +61,7 @@ func closeRound(round string) txFunc {
 }
 
 func endorse(round, hash string) txFunc {
-	return func(ctx Ctx) (string, error) { return tasks.EndorseAggregate(ctx, "t1", round, hash, "file:///agg") }
+	return func(ctx Ctx) (string, error) { return tasks.EndorseAggregate(ctx, "t1", round, hash, "file:///agg", "") }
 }
 
 func finalize(round string) txFunc {

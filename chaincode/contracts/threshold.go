@@ -9,8 +9,9 @@ import (
 // Threshold CKKS bookkeeping. Each member posted its key bundle's hash when it joined; once the
 // task starts, every member combines the members' public-key shares into the collective public
 // key and endorses its hash (one key per member, point reads only), and any member finalizes
-// the key when a quorum agrees: round 1 opens. After each round is finalized, the members of a
-// decryption set post their decryption shares of the aggregate. A set is tried in attempts:
+// the key when a quorum agrees: round 1 opens. The members of a round's first decryption set
+// post their decryption shares of the aggregate with their endorsements (EndorseAggregate), and
+// later sets after the round is finalized. A set is tried in attempts:
 // attempt a accepts shares until finalized_at + (a+1) * round_timeout, so that when a member
 // is gone or its share is bad the others move on to another set; the SDK derives each
 // attempt's set from what the chain holds.
@@ -32,16 +33,18 @@ type KeyEndorsement struct {
 	TxID       string `json:"tx_id"`
 }
 
-// DecryptionShare is one member's share of a finalized round's aggregate, for one attempt.
+// DecryptionShare is one member's share of a round's aggregate (AggregateHash), for one attempt:
+// posted with its endorsement (attempt 0, before the round is finalized), or after.
 type DecryptionShare struct {
-	TaskID    string `json:"task_id"`
-	Round     int64  `json:"round"`
-	Attempt   int64  `json:"attempt"`
-	MSP       string `json:"msp_id"`
-	PostedBy  string `json:"posted_by"`
-	ShareHash string `json:"share_hash"`
-	Time      string `json:"time"`
-	TxID      string `json:"tx_id"`
+	TaskID        string `json:"task_id"`
+	Round         int64  `json:"round"`
+	Attempt       int64  `json:"attempt"`
+	MSP           string `json:"msp_id"`
+	PostedBy      string `json:"posted_by"`
+	ShareHash     string `json:"share_hash"`
+	AggregateHash string `json:"aggregate_hash"`
+	Time          string `json:"time"`
+	TxID          string `json:"tx_id"`
 }
 
 // thresholdTask loads an ACTIVE threshold-ckks task of which the caller is a member.
@@ -141,7 +144,8 @@ func (c *TaskContract) FinalizeKey(ctx contractapi.TransactionContextInterface, 
 }
 
 // SubmitDecryptionShare records the caller's decryption share (its sha256; the share is in the
-// store) of a finalized round's aggregate, for one attempt, before that attempt's deadline.
+// store) of a finalized round's aggregate, for one attempt, before that attempt's deadline. A
+// share posted with the member's endorsement holds attempt 0 already.
 func (c *TaskContract) SubmitDecryptionShare(ctx contractapi.TransactionContextInterface, taskID, round, attempt, shareHash string) (string, error) {
 	who, t, err := thresholdTask(ctx, taskID)
 	if err != nil {
@@ -186,7 +190,7 @@ func (c *TaskContract) SubmitDecryptionShare(ctx contractapi.TransactionContextI
 		return "", err
 	}
 	d := DecryptionShare{TaskID: t.ID, Round: r.Round, Attempt: a, MSP: who.MSP, PostedBy: who.ID, ShareHash: shareHash,
-		Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
+		AggregateHash: r.FinalHash, Time: formatTime(now), TxID: ctx.GetStub().GetTxID()}
 	if err := putJSON(ctx, d, objDecryptShare, t.ID, roundKey(r.Round), roundKey(a), who.MSP); err != nil {
 		return "", err
 	}

@@ -37,6 +37,59 @@ func postShare(round, attempt, hash string) txFunc {
 	return func(ctx Ctx) (string, error) { return tasks.SubmitDecryptionShare(ctx, "t1", round, attempt, hash) }
 }
 
+func endorseWithShare(round, hash, share string) txFunc {
+	return func(ctx Ctx) (string, error) { return tasks.EndorseAggregate(ctx, "t1", round, hash, "file:///agg", share) }
+}
+
+func TestAnEndorsementCarriesTheFirstAttemptsShare(t *testing.T) {
+	l := startedThresholdTask(t)
+	for _, msp := range orgs {
+		l.ok(msp, "client", endorseKey(hashA))
+	}
+	l.ok("Org1MSP", "client", finalizeKey)
+	for _, msp := range orgs {
+		l.ok(msp, "client", submit("1", manifest(msp, 1)))
+	}
+	l.ok("Org3MSP", "client", closeRound("1"))
+	l.refused(CodeInvalidArgument, "Org1MSP", "client", endorseWithShare("1", hashA, "x"))
+	if len(listShares(l)) != 0 {
+		t.Fatalf("a refused endorsement wrote a share")
+	}
+	l.ok("Org1MSP", "client", endorseWithShare("1", hashA, hashB))
+	if l.lastEvent() != "AggregateEndorsed" || l.stub.ranges != 0 {
+		t.Errorf("event %q, %d range reads", l.lastEvent(), l.stub.ranges)
+	}
+	l.ok("Org2MSP", "client", endorseWithShare("1", hashC, hashB)) // its share of another aggregate
+	l.ok("Org3MSP", "client", endorse("1", hashA))                   // no share
+	shares := listShares(l)
+	if len(shares) != 2 || shares[0].Attempt != 0 || shares[0].AggregateHash != hashA ||
+		shares[1].MSP != "Org2MSP" || shares[1].AggregateHash != hashC {
+		t.Fatalf("shares %+v", shares)
+	}
+	l.refused(CodeAlreadyExists, "Org1MSP", "client", endorseWithShare("1", hashA, hashB))
+	l.ok("Org3MSP", "client", finalize("1"))
+	// After the round is finalized, a share records the final aggregate; attempt 0 is taken.
+	l.refused(CodeAlreadyExists, "Org1MSP", "client", postShare("1", "0", hashC))
+	l.ok("Org3MSP", "client", postShare("1", "0", hashC))
+	if shares := listShares(l); len(shares) != 3 || shares[2].AggregateHash != hashA {
+		t.Errorf("shares %+v", shares)
+	}
+	// A single-key task's endorsements carry no share.
+	l2 := startedTask(t, nil)
+	for _, msp := range orgs {
+		l2.ok(msp, "client", submit("1", manifest(msp, 1)))
+	}
+	l2.ok("Org3MSP", "client", closeRound("1"))
+	l2.refused(CodeInvalidArgument, "Org1MSP", "client", endorseWithShare("1", hashA, hashB))
+	l2.ok("Org1MSP", "client", endorse("1", hashA))
+}
+
+func listShares(l *ledger) []DecryptionShare {
+	var shares []DecryptionShare
+	_ = json.Unmarshal([]byte(l.ok("Org3MSP", "client", func(ctx Ctx) (string, error) { return tasks.ListDecryptionShares(ctx, "t1", "1") })), &shares)
+	return shares
+}
+
 func TestAThresholdTaskNeedsItsTermsRight(t *testing.T) {
 	l := consortium(t)
 	for name, mutate := range map[string]func(*TaskSpec){

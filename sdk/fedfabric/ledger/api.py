@@ -177,9 +177,12 @@ class Tasks:
         return self._c.submit("CloseRound", task_id, str(round))
 
     def endorse_aggregate(self, task_id: str, round: int, aggregate_hash: str,
-                          aggregate_uri: str) -> Endorsement:
+                          aggregate_uri: str, share_hash: str = "") -> Endorsement:
+        """share_hash: threshold-ckks, this member's decryption share of the aggregate for
+        attempt 0 (fedfabric.fl.threshold), so the round decrypts as soon as it is finalized."""
         return decode(Endorsement, self._c.submit("EndorseAggregate", task_id, str(round),
-                                                  aggregate_hash, aggregate_uri).data)
+                                                  aggregate_hash, aggregate_uri,
+                                                  share_hash).data)
 
     def finalize_round(self, task_id: str, round: int) -> Event:
         """Event RoundFinalized, or TaskFailed when the quorum did not come in time."""

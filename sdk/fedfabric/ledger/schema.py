@@ -152,6 +152,7 @@ class DecryptionShare:
     share_hash: str
     time: str
     tx_id: str
+    aggregate_hash: str = ""  # the aggregate it decrypts (posted with an endorsement: attempt 0)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class Endorsement:
     aggregate_uri: str
     time: str
     tx_id: str
+    share_hash: str = ""  # threshold-ckks: its decryption share of the aggregate (attempt 0)
 
 
 @dataclass(frozen=True)
