@@ -78,8 +78,77 @@ func openShards(ps *paramSet, shards [][]byte, what string) ([]*shard, error) {
 	return out, nil
 }
 
-// encrypt encodes values in the coefficients of ceil(len/N) plaintexts and encrypts them.
-func encrypt(pkBytes []byte, values []float64) ([][]byte, error) {
+// encryptZeros makes count encryptions of zero under the public key, ahead of time: encrypt adds
+// a vector's values to them, so that encrypting an update costs little once it is known. Each is
+// as secret as an encryption's randomness and must be used once.
+func encryptZeros(pkBytes []byte, count int64) ([][]byte, error) {
+	ps, pk, err := openPublicKey(pkBytes)
+	if err != nil {
+		return nil, err
+	}
+	if count < 1 || count > 1<<16 {
+		return nil, invalid("count must be from 1 to 65536, not %d", count)
+	}
+	key := digest8(pkBytes)
+	out := make([][]byte, count)
+	err = parallel(int(count), func() *zeroMaker { return newZeroMaker(ps, pk) }, func(z *zeroMaker, k int) error {
+		if err := z.enc.EncryptZero(z.ct); err != nil {
+			return err
+		}
+		if z.ct.IsNTT {
+			return fmt.Errorf("internal error: ciphertext in the NTT domain")
+		}
+		b := make([]byte, 0, headerSize+8+16*ps.n)
+		b = append(append(b, header(ps, kindZero)...), key...)
+		b = ps.putPoly(b, z.ct.Value[0], ps.n)
+		out[k] = ps.putPoly(b, z.ct.Value[1], ps.n)
+		return nil
+	})
+	return out, err
+}
+
+type zeroMaker struct {
+	enc *rlwe.Encryptor
+	pt  *rlwe.Plaintext
+	ct  *rlwe.Ciphertext
+}
+
+func newZeroMaker(ps *paramSet, pk *rlwe.PublicKey) *zeroMaker {
+	pt := rlwe.NewPlaintext(ps.params)
+	pt.IsNTT = false
+	ct := rlwe.NewCiphertext(ps.params, 1)
+	ct.IsNTT = false
+	return &zeroMaker{rlwe.NewEncryptor(ps.params, pk), pt, ct}
+}
+
+// openZero parses an encryption of zero made under the public key whose digest is key.
+func (ps *paramSet) openZero(b, key []byte, what string) (c0, c1 []uint64, err error) {
+	q, r, err := open(b, kindZero, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sameParams(ps, q, what); err != nil {
+		return nil, nil, err
+	}
+	got, err := r.take(8)
+	if err != nil {
+		return nil, nil, err
+	}
+	if string(got) != string(key) {
+		return nil, nil, invalid("%s was made under another public key", what)
+	}
+	if c0, err = ps.values(r, ps.n); err != nil {
+		return nil, nil, err
+	}
+	if c1, err = ps.values(r, ps.n); err != nil {
+		return nil, nil, err
+	}
+	return c0, c1, r.end()
+}
+
+// encrypt encodes values in the coefficients of ceil(len/N) plaintexts and encrypts them; shard
+// k uses zeros[k] (from encryptZeros) when given, else fresh randomness.
+func encrypt(pkBytes []byte, values []float64, zeros [][]byte) ([][]byte, error) {
 	ps, pk, err := openPublicKey(pkBytes)
 	if err != nil {
 		return nil, err
@@ -93,41 +162,72 @@ func encrypt(pkBytes []byte, values []float64) ([][]byte, error) {
 		}
 	}
 	total := (len(values) + ps.n - 1) / ps.n
-	out := make([][]byte, total)
-	type state struct {
-		enc *rlwe.Encryptor
-		pt  *rlwe.Plaintext
-		ct  *rlwe.Ciphertext
+	if len(zeros) > total {
+		return nil, invalid("%d zero encryptions for %d shards", len(zeros), total)
 	}
-	err = parallel(total, func() state {
-		pt := rlwe.NewPlaintext(ps.params)
-		pt.IsNTT = false
-		return state{rlwe.NewEncryptor(ps.params, pk), pt, rlwe.NewCiphertext(ps.params, 1)}
-	}, func(st state, k int) error {
+	key := digest8(pkBytes)
+	out := make([][]byte, total)
+	err = parallel(total, func() *zeroMaker { return newZeroMaker(ps, pk) }, func(z *zeroMaker, k int) error {
 		chunk := values[k*ps.n : min((k+1)*ps.n, len(values))]
-		st.pt.Value.Zero()
-		c0, c1 := st.pt.Value.Coeffs[0], st.pt.Value.Coeffs[1]
+		s := &shard{count: len(chunk), index: k, total: total}
+		if k < len(zeros) {
+			c0, c1, err := ps.openZero(zeros[k], key, fmt.Sprintf("zero encryption %d", k))
+			if err != nil {
+				return err
+			}
+			s.c0, s.c1 = c0[:len(chunk)], c1
+			for i, x := range chunk {
+				s.c0[i] = ps.addMod(s.c0[i], ps.compose(ps.encode(int64(math.Round(x*ps.scale)))))
+			}
+			out[k] = ps.shardBytes(s)
+			return nil
+		}
+		z.pt.Value.Zero()
+		c0, c1 := z.pt.Value.Coeffs[0], z.pt.Value.Coeffs[1]
 		for i, x := range chunk {
 			c0[i], c1[i] = ps.encode(int64(math.Round(x * ps.scale)))
 		}
-		if err := st.enc.Encrypt(st.pt, st.ct); err != nil {
+		if err := z.enc.Encrypt(z.pt, z.ct); err != nil {
 			return err
 		}
-		if st.ct.IsNTT {
+		if z.ct.IsNTT {
 			return fmt.Errorf("internal error: ciphertext in the NTT domain")
 		}
-		s := &shard{count: len(chunk), index: k, total: total,
-			c0: make([]uint64, len(chunk)), c1: make([]uint64, ps.n)}
+		s.c0, s.c1 = make([]uint64, len(chunk)), make([]uint64, ps.n)
 		for i := range s.c0 {
-			s.c0[i] = ps.compose(st.ct.Value[0].Coeffs[0][i], st.ct.Value[0].Coeffs[1][i])
+			s.c0[i] = ps.compose(z.ct.Value[0].Coeffs[0][i], z.ct.Value[0].Coeffs[1][i])
 		}
 		for i := range s.c1 {
-			s.c1[i] = ps.compose(st.ct.Value[1].Coeffs[0][i], st.ct.Value[1].Coeffs[1][i])
+			s.c1[i] = ps.compose(z.ct.Value[1].Coeffs[0][i], z.ct.Value[1].Coeffs[1][i])
 		}
 		out[k] = ps.shardBytes(s)
 		return nil
 	})
 	return out, err
+}
+
+// validate checks that shards are a complete encryption of length values under the public key's
+// parameters: every shard parses, is in place, and holds N values but the last (the rest).
+func validate(pkBytes []byte, length int64, shards [][]byte) error {
+	ps, _, err := open(pkBytes, kindPublicKey, "the public key")
+	if err != nil {
+		return err
+	}
+	want := (length + int64(ps.n) - 1) / int64(ps.n)
+	if length < 1 || int64(len(shards)) != want {
+		return invalid("%d shards for %d values; expected %d", len(shards), length, want)
+	}
+	parsed, err := openShards(ps, shards, "the ciphertext")
+	if err != nil {
+		return err
+	}
+	for k, s := range parsed {
+		count := min(int64(ps.n), length-int64(k*ps.n))
+		if int64(s.count) != count {
+			return invalid("the ciphertext: shard %d holds %d values, expected %d", k, s.count, count)
+		}
+	}
+	return nil
 }
 
 // aggregate adds updates shard-wise mod Q, in the given order: same inputs, same bytes.

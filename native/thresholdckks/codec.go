@@ -25,12 +25,13 @@ const (
 	kindThreshold  byte = 5 // party j's t-out-of-N share (sum of the Shamir shares it received)
 	kindCiphertext byte = 6 // one ciphertext shard: c0 (count values), c1 (N values), coefficient domain
 	kindDecShare   byte = 7 // one party's decryption share of one shard (count values)
+	kindZero       byte = 8 // an encryption of zero made ahead of time: key digest, c0, c1 (N values each)
 )
 
 var kindNames = map[byte]string{
 	kindSecret: "secret share", kindPKShare: "public-key share", kindPublicKey: "public key",
 	kindShamir: "Shamir share", kindThreshold: "threshold secret", kindCiphertext: "ciphertext shard",
-	kindDecShare: "decryption share",
+	kindDecShare: "decryption share", kindZero: "zero encryption",
 }
 
 // inputError is an error caused by the caller's input: Python raises ValueError for it.

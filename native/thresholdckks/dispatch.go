@@ -102,7 +102,7 @@ func dispatch(op string, f [][]byte) ([][]byte, error) {
 		return shamirShares(f[0], t, points)
 	case "threshold_secret": // share...
 		return one(thresholdSecret(f))
-	case "encrypt": // public key, float64s
+	case "encrypt": // public key, float64s, zero encryptions for the first shards...
 		if err := need(f, 2, op); err != nil {
 			return nil, err
 		}
@@ -110,7 +110,25 @@ func dispatch(op string, f [][]byte) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return encrypt(f[0], values)
+		return encrypt(f[0], values, f[2:])
+	case "encrypt_zeros": // public key, count
+		if err := need(f, 2, op); err != nil {
+			return nil, err
+		}
+		count, err := argInt(f[1], "count")
+		if err != nil {
+			return nil, err
+		}
+		return encryptZeros(f[0], count)
+	case "validate": // public key, length, shards...
+		if err := need(f, 2, op); err != nil {
+			return nil, err
+		}
+		length, err := argInt(f[1], "length")
+		if err != nil {
+			return nil, err
+		}
+		return nil, validate(f[0], length, f[2:])
 	case "aggregate": // public key, shard count of each update, shards (update by update)
 		if err := need(f, 2, op); err != nil {
 			return nil, err

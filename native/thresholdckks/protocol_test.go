@@ -47,9 +47,21 @@ func TestTwoOfThreeDecrypt(t *testing.T) {
 	for i := range values {
 		values[i] = math.Sin(float64(i))
 	}
-	ct, err := encrypt(pk, values)
+	zeros, err := encryptZeros(pk, 1) // shard 0 from an encryption of zero made ahead of time
 	if err != nil {
 		t.Fatal(err)
+	}
+	ct, err := encrypt(pk, values, zeros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := encrypt(pk, values, [][]byte{zeros[0], zeros[0], zeros[0]}); err == nil {
+		t.Fatal("encrypt took more zero encryptions than shards")
+	}
+	other, _ := keygen(DefaultID, crs)
+	otherPK, _ := combinePublicKey(crs, [][]byte{other[1]})
+	if _, err := encrypt(otherPK, values, zeros); err == nil || !isInputError(err) {
+		t.Fatalf("encrypt took a zero encryption made under another key: %v", err)
 	}
 	active := []int64{1, 3}
 	var shares [][][]byte

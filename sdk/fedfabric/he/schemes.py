@@ -66,6 +66,7 @@ class CKKS:
     """
 
     name = "ckks"
+    SHARD = 4096  # values per shard (fedfabric.he.ckks.SHARD, which loads TenSEAL)
 
     def __init__(self, public_context: bytes, secret_context: bytes | None = None) -> None:
         self._public, self._secret = public_context, secret_context

@@ -57,6 +57,7 @@ well-formed encryption, which this module does not provide.
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -155,6 +156,8 @@ class ThresholdCKKS:
 
     def __init__(self, public_key: bytes) -> None:
         self._public = bytes(public_key)
+        self._zeros: list[bytes] = []  # encryptions of zero made ahead of time, each used once
+        self._lock = threading.Lock()
 
     @staticmethod
     def parameters() -> dict[str, Any]:
@@ -163,22 +166,34 @@ class ThresholdCKKS:
     def public_bytes(self) -> bytes:
         return self._public
 
+    def precompute(self, shards: int) -> int:
+        """Make `shards` encryptions of zero ahead of time (while waiting for something else),
+        so that encrypt, once the vector is known, only adds it to them. They stay in this
+        object's memory and are used once each. Returns how many are ready."""
+        if shards > 0:
+            made = call("encrypt_zeros", self._public, int_field(int(shards)))
+            with self._lock:
+                self._zeros.extend(made)
+        return self.precomputed
+
+    @property
+    def precomputed(self) -> int:
+        """Encryptions of zero ready for encrypt."""
+        return len(self._zeros)
+
     def encrypt(self, vector: np.ndarray) -> list[bytes]:
-        """The vector (flattened, float64) as ciphertext shards of up to 4096 values, in order."""
+        """The vector (flattened, float64) as ciphertext shards of up to 4096 values, in order;
+        the first shards from the precomputed encryptions of zero, if any."""
         data = np.ascontiguousarray(np.asarray(vector, dtype="<f8").ravel()).tobytes()
-        return call("encrypt", self._public, data)
+        with self._lock:
+            n = min(len(self._zeros), -(-len(data) // (8 * SHARD)))
+            zeros, self._zeros = self._zeros[:n], self._zeros[n:]
+        return call("encrypt", self._public, data, *zeros)
 
     def validate(self, shards: list[bytes], length: int) -> None:
-        """ValueError unless the shards are `length` values encrypted under these parameters
-        (they must add to a reference ciphertext of that shape)."""
-        expected = -(-length // SHARD)
-        if len(shards) != expected:
-            raise ValueError(f"{len(shards)} shards for {length} values; expected {expected}")
-        self.aggregate([self._reference(length), shards])
-
-    @lru_cache(maxsize=4)  # noqa: B019  (a few shapes per process, freed with the scheme)
-    def _reference(self, length: int) -> list[bytes]:
-        return self.encrypt(np.zeros(length))
+        """ValueError unless the shards are `length` values encrypted under these parameters:
+        each parses, is in its place, and holds 4096 values but the last."""
+        call("validate", self._public, int_field(int(length)), *shards)
 
     def aggregate(self, updates: list[list[bytes]]) -> list[bytes]:
         """Shard-wise sum of the updates in the given order (byte-identical for the same input)."""

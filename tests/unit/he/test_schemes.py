@@ -94,3 +94,9 @@ def test_a_sealed_secret_needs_its_passphrase(ckks):
         unseal(blob, b"wrong")
     with pytest.raises(ValueError):
         unseal(blob[:-1] + bytes([blob[-1] ^ 1]), b"correct horse")
+
+
+def test_the_ckks_shard_size_the_scheme_names_is_the_encoders():
+    from fedfabric.he import ckks as encoder
+
+    assert CKKS.SHARD == encoder.SHARD

@@ -172,6 +172,55 @@ def test_truncated_or_foreign_bytes_are_refused(three):
         th.combine(parts, shards, 5_000)
 
 
+def test_precomputed_encryptions_of_zero_are_used_once_and_decrypt_alike(three):
+    s = th.ThresholdCKKS(three.scheme.public_bytes())
+    assert s.precompute(3) == 3 and s.precomputed == 3
+    values = np.random.default_rng(4).normal(0, 1, 10_000)  # three shards: all precomputed
+    first = s.encrypt(values)
+    assert s.precomputed == 0
+    second = s.encrypt(values)  # fresh randomness: another ciphertext of the same values
+    assert first != second
+    s.validate(first, 10_000)
+    for shards in (first, second):
+        got = decrypt(three, s.aggregate([shards, three.scheme.encrypt(values)]), [1, 3],
+                      10_000)
+        assert relative_error(got, 2 * values) < 1e-4
+    s.precompute(5)
+    s.encrypt(np.ones(10))  # one shard takes one of them
+    assert s.precomputed == 4
+
+
+def test_an_encryption_of_zero_under_another_key_is_refused(three):
+    other = th.ThresholdCKKS(th.combine_public_key(CRS, [th.keygen(CRS)[1]]))
+    zero = lattigo.call("encrypt_zeros", other.public_bytes(), lattigo.int_field(1))
+    data = np.ones(10).astype("<f8").tobytes()
+    with pytest.raises(ValueError, match="another public key"):
+        lattigo.call("encrypt", three.scheme.public_bytes(), data, *zero)
+    with pytest.raises(ValueError, match="count must be from 1"):
+        lattigo.call("encrypt_zeros", other.public_bytes(), lattigo.int_field(0))
+
+
+def test_validate_takes_exactly_an_encryption_of_that_length(three):
+    s = three.scheme
+    shards = s.encrypt(np.ones(5_000))
+    s.validate(shards, 5_000)
+    for shape, length, message in [
+            (shards, 4_097, "holds 904 values, expected 1"),
+            (shards, 4_096, "2 shards for 4096 values; expected 1"),
+            (shards[:1], 5_000, "1 shards for 5000 values; expected 2"),
+            ([shards[1], shards[0]], 5_000, "expected shard 0 of 2"),
+            ([shards[0], shards[1][:-1]], 5_000, "truncated"),
+            ([shards[0], b"x" * 100], 5_000, "not a threshold-ckks object"),
+            ([shards[0], shards[1][:-8] + b"\xff" * 8], 5_000, "out of range"),
+            (s.encrypt(np.ones(5_001)), 5_000, "holds 905 values, expected 904"),
+            ([], 0, "0 shards for 0 values")]:
+        with pytest.raises(ValueError, match=message):
+            s.validate(shape, length)
+    other = th.ThresholdCKKS(th.combine_public_key(CRS, [th.keygen(CRS, th.ALT_PARAMS_ID)[1]]))
+    with pytest.raises(ValueError, match="parameter set"):
+        s.validate(other.encrypt(np.ones(10)), 10)
+
+
 def test_another_parameter_set_is_refused(three):
     secret, share = th.keygen(CRS, th.ALT_PARAMS_ID)
     with pytest.raises(ValueError, match="parameter set"):
