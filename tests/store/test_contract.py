@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from fedfabric.store import LocalStore, Manifest, S3Store, Store, StoreError, TamperedBlob, sha256
+from fedfabric.store import (
+    SEGMENT_SHARDS,
+    LocalStore,
+    Manifest,
+    S3Store,
+    Store,
+    StoreError,
+    TamperedBlob,
+    sha256,
+)
+from fedfabric.store.base import pack_segment
 
 Plant = Callable[[Store, str, bytes], None]
 
@@ -125,19 +135,34 @@ def test_concurrent_puts_of_the_same_blob(store: Store) -> None:
 
 
 def test_manifests_and_shards(store: Store, plant: Plant) -> None:
-    digest = store.put_shards([b"shard-0", b"shard-1", b"shard-2"], 3, "ckks", {"round": 1})
-    manifest, shards = store.get_shards(digest)
-    assert shards == [b"shard-0", b"shard-1", b"shard-2"]
-    assert manifest == Manifest([sha256(s) for s in shards], 3, "ckks", {"round": 1})
+    shards = [f"shard-{i}".encode() for i in range(SEGMENT_SHARDS + 2)]
+    digest = store.put_shards(shards, 3, "ckks", {"round": 1})
+    manifest, read = store.get_shards(digest)
+    assert read == shards
+    segments = [store.put_segment(shards[:SEGMENT_SHARDS]), store.put_segment(shards[-2:])]
+    assert manifest == Manifest(segments, len(shards), 3, "ckks", {"round": 1})
+    assert store.get_segment(segments[1]) == shards[-2:]
     assert store.get_manifest(digest) == manifest
     assert store.put_manifest(manifest) == digest
-    plant(store, manifest.shards[1], b"evil shard")
+    plant(store, manifest.segments[1], pack_segment([b"evil shard", shards[-1]]))
     with pytest.raises(TamperedBlob):
         store.get_shards(digest)
+    with pytest.raises(TamperedBlob):
+        store.get_segment(manifest.segments[1])
 
 
-@pytest.mark.parametrize("blob", [b"[1, 2]", b"not json", b'{"shards": ["x"], "length": 1, '
-                                  b'"scheme": "ckks"}', b'{"shards": [], "length": "1", '
+def test_a_manifest_whose_segments_hold_other_shards_is_refused(store: Store) -> None:
+    digest = store.put_manifest(Manifest([store.put_segment([b"a", b"b"])], 3, 3, "ckks"))
+    with pytest.raises(StoreError, match="names 3 shards; its segments hold 2"):
+        store.get_shards(digest)
+    with pytest.raises(StoreError, match="is not a segment"):
+        store.get_segment(store.put(b"a plain blob"))
+
+
+@pytest.mark.parametrize("blob", [b"[1, 2]", b"not json",
+                                  b'{"segments": ["x"], "shards": 1, "length": 1, '
+                                  b'"scheme": "ckks"}',
+                                  b'{"segments": [], "shards": 0, "length": "1", '
                                   b'"scheme": "ckks"}'])
 def test_get_manifest_of_something_else(store: Store, blob: bytes) -> None:
     with pytest.raises(StoreError, match="not a manifest"):

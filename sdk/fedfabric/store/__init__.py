@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fedfabric.store.base import Manifest, Store, StoreError, TamperedBlob, sha256
+from fedfabric.store.base import (
+    SEGMENT_SHARDS,
+    Manifest,
+    Store,
+    StoreError,
+    TamperedBlob,
+    sha256,
+)
 from fedfabric.store.local import LocalStore
 
 if TYPE_CHECKING:
     from fedfabric.store.s3 import S3Store
     from fedfabric.store.url import open_store
 
-__all__ = ["LocalStore", "Manifest", "S3Store", "Store", "StoreError", "TamperedBlob",
-           "open_store", "sha256"]
+__all__ = ["SEGMENT_SHARDS", "LocalStore", "Manifest", "S3Store", "Store", "StoreError",
+           "TamperedBlob", "open_store", "sha256"]
 
 
 def __getattr__(name: str) -> Any:

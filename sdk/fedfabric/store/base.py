@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,17 +37,51 @@ def check_digest(digest: str) -> str:
     return digest
 
 
+SEGMENT_SHARDS = 64  # ciphertext shards per segment blob (put_shards' grouping)
+_SEGMENT_MAGIC = b"fedfabric segment 1\n"
+
+
+def pack_segment(shards: list[bytes]) -> bytes:
+    """Shards as one blob: a magic line, their count, then each one's length and bytes."""
+    frames = [struct.pack("<Q", len(s)) + s for s in shards]
+    return b"".join([_SEGMENT_MAGIC, struct.pack("<I", len(shards)), *frames])
+
+
+def unpack_segment(data: bytes, digest: str) -> list[bytes]:
+    """The shards of a segment blob; StoreError naming digest if it is not one."""
+    view = memoryview(data)
+    head = len(_SEGMENT_MAGIC)
+    if bytes(view[:head]) != _SEGMENT_MAGIC or len(data) < head + 4:
+        raise StoreError(f"blob {digest} is not a segment")
+    (count,) = struct.unpack_from("<I", view, head)
+    shards, offset = [], head + 4
+    for _ in range(count):
+        if offset + 8 > len(data):
+            raise StoreError(f"blob {digest} is a truncated segment")
+        (size,) = struct.unpack_from("<Q", view, offset)
+        if offset + 8 + size > len(data):
+            raise StoreError(f"blob {digest} is a truncated segment")
+        shards.append(bytes(view[offset + 8:offset + 8 + size]))
+        offset += 8 + size
+    if offset != len(data):
+        raise StoreError(f"blob {digest} has {len(data) - offset} bytes after its segment")
+    return shards
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """An update or aggregate: its shard hashes in order, and what they encode.
+    """An update or aggregate: its ciphertext shards in segments (blobs of consecutive shards,
+    in order), how many shards they hold, and what they encode. A reader can take it segment
+    by segment, holding no more than one in memory.
 
     Example::
 
-        m = Manifest([sha256(b"a"), sha256(b"b")], length=2, scheme="ckks")
+        m = Manifest([sha256(b"a"), sha256(b"b")], shards=80, length=300000, scheme="ckks")
         assert Manifest.from_bytes(m.to_bytes(), "<its digest>") == m
     """
 
-    shards: list[str]
+    segments: list[str]
+    shards: int
     length: int
     scheme: str
     meta: dict[str, Any] = field(default_factory=dict)
@@ -62,10 +97,11 @@ class Manifest:
             manifest = cls(**fields)
         except (ValueError, TypeError) as e:
             raise StoreError(f"blob {digest} is not a manifest: {e}") from e
-        ok = (isinstance(manifest.shards, list)
-              and all(isinstance(s, str) and HASH.match(s) for s in manifest.shards)
-              and isinstance(manifest.length, int) and isinstance(manifest.scheme, str)
-              and isinstance(manifest.meta, dict))
+        ok = (isinstance(manifest.segments, list)
+              and all(isinstance(s, str) and HASH.match(s) for s in manifest.segments)
+              and isinstance(manifest.shards, int) and isinstance(manifest.length, int)
+              and isinstance(manifest.scheme, str) and isinstance(manifest.meta, dict)
+              and len(manifest.segments) <= manifest.shards)
         if not ok:
             raise StoreError(f"blob {digest} is not a manifest: fields of the wrong type")
         return manifest
@@ -89,6 +125,8 @@ class Store(Protocol):
     def get_file(self, digest: str, dest: Path) -> None: ...
     def put_manifest(self, manifest: Manifest) -> str: ...
     def get_manifest(self, digest: str) -> Manifest: ...
+    def put_segment(self, shards: list[bytes]) -> str: ...
+    def get_segment(self, digest: str) -> list[bytes]: ...
     def put_shards(self, shards: list[bytes], length: int, scheme: str,
                    meta: dict[str, Any] | None = None) -> str: ...
     def get_shards(self, manifest_digest: str) -> tuple[Manifest, list[bytes]]: ...
@@ -119,16 +157,31 @@ class BlobStore(ABC):
     def get_manifest(self, digest: str) -> Manifest:
         return Manifest.from_bytes(self.get(digest), digest)
 
+    def put_segment(self, shards: list[bytes]) -> str:
+        """Store consecutive shards as one blob; returns its hash."""
+        return self.put(pack_segment(shards))
+
+    def get_segment(self, digest: str) -> list[bytes]:
+        """A segment's shards, verified against its hash."""
+        return unpack_segment(self.get(digest), digest)
+
     def put_shards(self, shards: list[bytes], length: int, scheme: str,
                    meta: dict[str, Any] | None = None) -> str:
-        """Store shards and their manifest; returns the manifest's hash."""
-        return self.put_manifest(Manifest([self.put(s) for s in shards], length, scheme,
-                                          meta or {}))
+        """Store shards (in segments of SEGMENT_SHARDS) and their manifest; returns the
+        manifest's hash. A large vector goes segment by segment through put_segment instead."""
+        segments = [self.put_segment(shards[i:i + SEGMENT_SHARDS])
+                    for i in range(0, len(shards), SEGMENT_SHARDS)]
+        return self.put_manifest(Manifest(segments, len(shards), length, scheme, meta or {}))
 
     def get_shards(self, manifest_digest: str) -> tuple[Manifest, list[bytes]]:
-        """The manifest and its shards, each verified against its hash."""
+        """The manifest and all its shards, each segment verified against its hash (a large
+        vector is better read segment by segment with get_segment)."""
         manifest = self.get_manifest(manifest_digest)
-        return manifest, [self.get(h) for h in manifest.shards]
+        shards = [s for h in manifest.segments for s in self.get_segment(h)]
+        if len(shards) != manifest.shards:
+            raise StoreError(f"manifest {manifest_digest} names {manifest.shards} shards; its "
+                             f"segments hold {len(shards)}")
+        return manifest, shards
 
     def sibling(self, owner: str) -> Store:
         """This store (a backend with per-organisation areas overrides it)."""

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from fedfabric.admin.errors import AdminError
 from fedfabric.admin.objectstore import ObjectStoreServer, s3_config
 from fedfabric.store import LocalStore, Manifest, S3Store, Store, StoreError, open_store, sha256
+from fedfabric.store.base import pack_segment, unpack_segment
 from fedfabric.store.url import s3_client
 
 DIGEST = sha256(b"x")
@@ -110,10 +111,29 @@ def test_local_put_replaces_a_planted_symlink(tmp_path: Path) -> None:
 
 
 def test_manifest_round_trip() -> None:
-    m = Manifest([DIGEST], 1, "ckks", {"round": 2})
+    m = Manifest([DIGEST], 3, 1, "ckks", {"round": 2})
     assert Manifest.from_bytes(m.to_bytes(), "d") == m
     with pytest.raises(StoreError, match="blob d is not a manifest"):
-        Manifest.from_bytes(b'{"shards": "abc", "length": 1, "scheme": "x"}', "d")
+        Manifest.from_bytes(b'{"segments": "abc", "shards": 1, "length": 1, "scheme": "x"}',
+                            "d")
+    with pytest.raises(StoreError, match="blob d is not a manifest"):  # more segments than shards
+        Manifest.from_bytes(Manifest([DIGEST, DIGEST], 1, 1, "ckks").to_bytes(), "d")
+
+
+@pytest.mark.parametrize("shards", [[], [b""], [b"a"], [b"x" * 70_000, b"", b"y"]])
+def test_segments_round_trip(shards: list[bytes]) -> None:
+    assert unpack_segment(pack_segment(shards), "d") == shards
+
+
+@pytest.mark.parametrize("cut", [1, 5, 20, 24, 33])
+def test_a_truncated_or_padded_segment_is_refused(cut: int) -> None:
+    blob = pack_segment([b"0123456789", b"abc"])
+    with pytest.raises(StoreError, match="blob d is"):
+        unpack_segment(blob[:-cut], "d")
+    with pytest.raises(StoreError, match="blob d has 1 bytes after its segment"):
+        unpack_segment(blob + b"!", "d")
+    with pytest.raises(StoreError, match="blob d is not a segment"):
+        unpack_segment(b"[1, 2]", "d")
 
 
 def test_open_store_takes_endpoint_region_and_keys_from_the_aws_environment(
