@@ -42,12 +42,15 @@ def network_up(
         help="Where blobs go: local (a directory under the network) or s3 (an S3 server, "
         "SeaweedFS, with one identity per organisation, in the connection profile) "
         "[default: local].")] = None,
+    batch_timeout: Annotated[str | None, typer.Option(
+        help="How long the orderers wait for more transactions before cutting a block, "
+        "10ms to 10s [default: 100ms].")] = None,
 ) -> None:
     """Create the network, or resume an existing one with its ledgers."""
     net = open_network(network_dir(dir, docker), docker)
     given = {k: v for k, v in dict(orgs=orgs, orderers=orderers, channel=channel,
-                                   base_port=base_port, crypto=crypto,
-                                   store=store).items() if v is not None}
+                                   base_port=base_port, crypto=crypto, store=store,
+                                   batch_timeout=batch_timeout).items() if v is not None}
     try:
         topology = None
         if net.exists:
