@@ -30,7 +30,7 @@ def test_a_tampered_update_is_left_out_by_every_honest_aggregator(ledgers, ckks,
     closed = task.close(1)
     assert closed.status == "CLOSED"
     tampered = next(i for i in closed.included if i.msp_id == "Org3MSP")
-    shard = store.get_manifest(tampered.manifest_hash).shards[0]
+    shard = store.get_manifest(tampered.manifest_hash).segments[0]
     (store.root / shard[:2] / shard).write_bytes(b"not the ciphertext")
 
     results = [task.aggregate(org, 1) for org in ("Org1", "Org2")]

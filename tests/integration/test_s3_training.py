@@ -100,7 +100,7 @@ def test_a_blob_tampered_in_the_bucket_is_excluded_alike_by_every_aggregator(led
         task.submit(org, 1)
     closed = task.close(1)
     org3 = next(i for i in closed.included if i.msp_id == "Org3MSP")
-    shard = stores["Org3"].get_manifest(org3.manifest_hash).shards[0]
+    shard = stores["Org3"].get_manifest(org3.manifest_hash).segments[0]
     # Org1 cannot plant anything under Org3's prefix: the server refuses it.
     with pytest.raises(StoreError):
         stores["Org1"].sibling("Org3MSP").put(b"planted")

@@ -73,7 +73,7 @@ def test_nine_organisations_commit_in_one_block_and_finalize_exactly_once(nine):
         assert len(blocks) == 1  # nine submissions, one block, no resubmission
         nine.wait_for_block(max(blocks))
         ledgers["Org5"].tasks.close_round(tid, 1)
-        blocks = at_once("EndorseAggregate", lambda o: ["1", sha256(b"agg"), "u"])
+        blocks = at_once("EndorseAggregate", lambda o: ["1", sha256(b"agg"), "u", ""])
         assert len(blocks) == 1
         nine.wait_for_block(max(blocks))
         statuses = same_block(profile, [(o, "FinalizeRound", [tid, "1"]) for o in NINE])

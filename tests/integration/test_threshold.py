@@ -15,6 +15,7 @@ import pytest
 
 import fedfabric.he  # noqa: F401  (TenSEAL first)
 from fedfabric.fl import rounds, threshold
+from fedfabric.fl.encoding import Encoding
 from fedfabric.he import ThresholdCKKS
 from fedfabric.keys import org_key, public_pem
 from fedfabric.ledger import InvalidArgument
@@ -30,8 +31,9 @@ LOG = logging.getLogger("test.threshold")
 class ThresholdTask:
     """A started threshold-ckks task over the three orgs (t = 2), driven through the SDK."""
 
-    def __init__(self, ledgers, root: Path) -> None:
+    def __init__(self, ledgers, root: Path, length: int = LENGTH) -> None:
         self.ledgers, self.store = ledgers, LocalStore(root / "blobs")
+        self.length = length
         self.keys = {o: org_key(root / "keys", f"{o}MSP") for o in ORGS}
         self.id = f"th-{uuid.uuid4().hex[:8]}"
         later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
@@ -70,36 +72,49 @@ class ThresholdTask:
     def task(self) -> Task:
         return self.ledgers[("Org3", "User1")].tasks.get(self.id)
 
-    def play_round(self) -> dict[str, np.ndarray]:
-        """Every org submits an update (samples 10); two aggregate, endorse and finalize."""
+    def play_round(self, shares: bool = False, dissent: str | None = None
+                   ) -> dict[str, np.ndarray]:
+        """Every org submits an update (samples 10); Org1 and Org2 (or Org1 and Org3 when
+        dissent names Org2) aggregate, endorse and finalize. shares: the first decryption set
+        posts its shares with its endorsements; dissent: that org endorses (and, with shares,
+        decrypts) an aggregate of its own instead."""
         sent = {}
-        factor = threshold.scale(self.task)
+        encoding = Encoding.of(self.task, self.length)
         for i, org in enumerate(ORGS):
-            sent[org] = np.random.default_rng(i).normal(0, 3, LENGTH)
-            packed = threshold.pack(sent[org], 10, factor)
-            manifest = self.store.put_shards(self.scheme.encrypt(packed), len(packed),
-                                             self.scheme.name, {
-                                                 "kind": "update", "task_id": self.id,
-                                                 "round": 1, "writer": f"{org}MSP",
-                                                 "samples": 10})
-            self.ledgers[(org, "User1")].tasks.submit_update(self.id, 1, manifest, 2, 10)
+            sent[org] = np.random.default_rng(i).normal(0, 3, self.length)
+            manifest, shards = rounds.encrypt_update(
+                self.store, self.scheme, encoding, sent[org], 10,
+                {"kind": "update", "task_id": self.id, "round": 1, "writer": f"{org}MSP",
+                 "samples": 10})
+            self.ledgers[(org, "User1")].tasks.submit_update(self.id, 1, manifest, shards, 10)
         self.ledgers[("Org1", "User1")].tasks.close_round(self.id, 1)
-        for org in ("Org1", "Org2"):
+        endorsers = ("Org1", "Org2") if dissent is None else ("Org1", dissent, "Org3")
+        for org in endorsers:
             rnd = self.ledgers[(org, "User1")].tasks.round(self.id, 1)
-            result = rounds.aggregate(self.store, self.scheme, self.task, rnd,
-                                      threshold.packed_length(LENGTH))
-            self.ledgers[(org, "User1")].tasks.endorse_aggregate(self.id, 1, result.digest, "u")
+            digest = rounds.aggregate(self.store, self.scheme, self.task, rnd,
+                                      self.length).digest
+            if org == dissent:  # an aggregate of zeros, stored like any other
+                digest, _ = rounds.encrypt_update(self.store, self.scheme, encoding,
+                                                  np.zeros(self.length), 0,
+                                                  self.store.get_manifest(digest).meta)
+            share = ""
+            if shares and f"{org}MSP" in threshold.first_set(self.task, rnd):
+                share = threshold.post_share(self.store, self.task, rnd, 0,
+                                             threshold.first_set(self.task, rnd), f"{org}MSP",
+                                             self.secrets[org], digest,
+                                             self.store.get_manifest(digest), [self.store])
+            self.ledgers[(org, "User1")].tasks.endorse_aggregate(self.id, 1, digest, "u", share)
         self.ledgers[("Org3", "User1")].tasks.finalize_round(self.id, 1)
         return sent
 
     def decrypt(self, org: str) -> np.ndarray | None:
         """One pass of org's side of the joint decryption."""
         rnd = self.ledgers[(org, "User1")].tasks.round(self.id, 1)
-        manifest, shards = rounds.fetch_final(self.store, rnd, ["Org1MSP"])
+        manifest, areas = rounds.final_manifest(self.store, rnd, ["Org1MSP"])
         samples = rounds.final_samples(manifest, self.task, rnd)
         return threshold.decrypt_round(self.ledgers[(org, "User1")], self.store, self.task, rnd,
-                                       f"{org}MSP", self.secrets[org], shards, LENGTH, samples,
-                                       LOG)
+                                       f"{org}MSP", self.secrets[org], manifest, areas,
+                                       self.length, samples, LOG)
 
     def decrypt_all(self) -> dict[str, np.ndarray]:
         results: dict[str, np.ndarray] = {}
@@ -138,6 +153,39 @@ def test_a_tampered_decryption_share_is_left_out_and_the_result_is_still_right(l
                  if s.msp_id == "Org2MSP")
     part = json.loads(task.store.get(share.share_hash))["parts"][0]
     (task.store.root / part[:2] / part).write_bytes(b"tampered")  # in the store, after posting
+    results = task.decrypt_all()
+    expected = sum(sent.values())
+    assert all(np.max(np.abs(r - expected)) / np.max(np.abs(expected)) < 1e-4
+               for r in results.values())
+    attempts = {(s.attempt, s.msp_id) for s in
+                ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)}
+    assert attempts == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"), (1, "Org3MSP")}
+
+
+def test_shares_posted_with_the_endorsements_decrypt_the_round_with_no_more_blocks(
+        ledgers, tmp_path):
+    task = ThresholdTask(ledgers, tmp_path, length=300_000)  # two segments
+    sent = task.play_round(shares=True)
+    tasks = ledgers[("Org1", "User1")].tasks
+    assert len(task.store.get_manifest(tasks.round(task.id, 1).final_hash).segments) == 2
+    height = ledgers[("Org1", "User1")].block_height()
+    results = {org: task.decrypt(org) for org in ORGS}  # one pass each: nothing to wait for
+    expected = sum(sent.values())
+    for org, result in results.items():
+        assert result is not None, org
+        assert np.max(np.abs(result - expected)) / np.max(np.abs(expected)) < 1e-4, org
+    assert ledgers[("Org1", "User1")].block_height() == height  # nobody posted anything more
+    final = tasks.round(task.id, 1).final_hash
+    assert {(s.attempt, s.msp_id, s.aggregate_hash) for s in
+            tasks.decryption_shares(task.id, 1)} == {(0, "Org1MSP", final),
+                                                     (0, "Org2MSP", final)}
+    assert {e.msp_id: bool(e.share_hash) for e in tasks.endorsements(task.id, 1)} == {
+        "Org1MSP": True, "Org2MSP": True}
+
+
+def test_a_share_of_an_aggregate_the_quorum_did_not_finalize_is_left_out(ledgers, tmp_path):
+    task = ThresholdTask(ledgers, tmp_path)
+    sent = task.play_round(shares=True, dissent="Org2")  # in the first set, decrypting zeros
     results = task.decrypt_all()
     expected = sum(sent.values())
     assert all(np.max(np.abs(r - expected)) / np.max(np.abs(expected)) < 1e-4

@@ -101,7 +101,8 @@ def participant_run(
     from fedfabric.ledger import LedgerError
 
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
-                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+                        format="%(asctime)s.%(msecs)03d %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     blobs = open_store_option(store, store_endpoint, store_credentials, dir, org, profile)

@@ -35,6 +35,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -45,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fedfabric.fl import rounds, threshold
 from fedfabric.fl.app import AppError, FLApp, LocalData
 from fedfabric.fl.artifact import weights_bytes, write_artifact
+from fedfabric.fl.encoding import SHARD, packed_length
 from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
@@ -71,6 +73,9 @@ from fedfabric.store import Store, StoreError, sha256
 _KERAS = threading.Lock()
 REGISTRATION_WAIT = 300  # seconds after completion a member waits for the model's registration
 DESIGNATED_GRACE = 4.0  # seconds the other members give the designated one to send a step
+SHARES_GRACE = 2.0  # seconds a quorum waits for the first decryption set's endorsements
+PRECOMPUTED_SHARDS = 256  # encryptions of zero kept ready per task (16 MiB: a 1M-value update)
+PRECOMPUTE_STEP = 16  # made at a time while idle (a few tens of ms: events wait no longer)
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,6 @@ class _Live:
     errors: set[str] = field(default_factory=set)
     waiting: dict[str, float] = field(default_factory=dict)  # when a step's condition held
 
-    def length(self, task: Task) -> int:
-        """Values per encrypted update: the model's, plus threshold-ckks' check values."""
-        return threshold.packed_length(self.layout) if _is_threshold(task) else self.layout
 
 
 class Participant:
@@ -117,6 +119,9 @@ class Participant:
         self.timings: dict[tuple[str, int], rounds.Timer] = {}
         self._digest: str | None = None
         self._stream: EventStream | None = None
+        # Each round's model is evaluated and its metrics go on chain from this thread.
+        self._background = ThreadPoolExecutor(1, thread_name_prefix=f"metrics-{msp_id}")
+        self._metrics_jobs: dict[tuple[str, int], Future[None]] = {}
         # Fault injection: hold(step, round) runs before "submit", "endorse" and "apply".
         self.hold = hold or (lambda step, round: None)
 
@@ -157,15 +162,13 @@ class Participant:
                       self.data.train.samples)
         try:
             while not stop.is_set():
-                try:
-                    event: LedgerEvent | None = events.get(timeout=self.poll)
-                except queue.Empty:
-                    event = None
-                if event is not None:
+                # A block's events: one pass, not one each; idle, it prepares encryptions.
+                batch = _drain(events, self.poll, self._precompute)
+                for event in batch:
                     self._note(event)
                 self.step()
-                if event is not None:
-                    self.checkpoint.checkpoint_chaincode_event(event.source)
+                if batch:
+                    self.checkpoint.checkpoint_chaincode_event(batch[-1].source)
                 if until_task is not None and until_task not in self.live and \
                         TaskState(self.state_dir, until_task).ending is not None:
                     return
@@ -173,6 +176,7 @@ class Participant:
             stop.set()
             if self._stream is not None:
                 self._stream.close()
+            self._background.shutdown(wait=True)
 
     def _read_events(self, out: queue.Queue[LedgerEvent], stop: threading.Event) -> None:
         """Feed events to the loop; reopen the stream from the checkpoint when it breaks."""
@@ -267,6 +271,7 @@ class Participant:
                 break
         if task.status == "COMPLETED" and state.applied() == task.rounds:
             return self._finish(task, live, state)
+        self._evaluate_applied(task, live, state)  # this pass has trained if it had to
         return False
 
     def _terms_problem(self, task: Task, live: _Live) -> str | None:
@@ -407,6 +412,18 @@ class Participant:
             state.save_weights(0, weights)
         return True
 
+    def _precompute(self) -> bool:
+        """A short piece of idle work: encryptions of zero for the next update of a threshold
+        task (up to PRECOMPUTED_SHARDS), so that encrypting it is quick once it is trained.
+        False when there is nothing to do."""
+        for live in self.live.values():
+            if isinstance(live.scheme, ThresholdCKKS):
+                want = min(PRECOMPUTED_SHARDS, -(-packed_length(live.layout) // SHARD))
+                if live.scheme.precomputed < want:
+                    live.scheme.precompute(min(PRECOMPUTE_STEP, want - live.scheme.precomputed))
+                    return True
+        return False
+
     def _timer(self, task: Task, round: int) -> rounds.Timer:
         return self.timings.setdefault((task.id, round), rounds.Timer())
 
@@ -425,7 +442,7 @@ class Participant:
                 update = rounds.prepare_update(task, r, self.msp_id, self.app.model,
                                                self.strategy, weights, self.data.train,
                                                live.scheme, self.store, self._seed(task, r),
-                                               timer, _encoder(task))
+                                               timer)
             prepared = {"manifest_hash": update.manifest_hash, "shards": update.shards,
                         "samples": update.samples}
             state.save_update(r, prepared)
@@ -463,7 +480,7 @@ class Participant:
         if made is None:
             assert live.scheme is not None
             try:
-                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.length(task),
+                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.layout,
                                           timer)
             except rounds.NoAggregate as e:
                 state.save_aggregate(rnd.round, {"none": str(e)})
@@ -477,11 +494,21 @@ class Participant:
                                  rnd.round, msp, why)
         if "digest" not in made:
             return
+        if "share" not in made and _is_threshold(task) and \
+                self.msp_id in threshold.first_set(task, rnd):
+            assert live.secret is not None
+            with _Phase(timer, "share"):
+                made["share"] = threshold.post_share(
+                    self.store, task, rnd, 0, threshold.first_set(task, rnd), self.msp_id,
+                    live.secret, made["digest"], self.store.get_manifest(made["digest"]),
+                    [self.store])
+            state.save_aggregate(rnd.round, made)
         self.hold("endorse", rnd.round)
         try:
             with _Phase(timer, "endorse"):
                 self.ledger.tasks.endorse_aggregate(task.id, rnd.round, made["digest"],
-                                                    self.store.uri(made["digest"]))
+                                                    self.store.uri(made["digest"]),
+                                                    made.get("share", ""))
             self.log.info("task %s round %d: endorsed aggregate %s… of %d updates", task.id,
                           rnd.round, made["digest"][:12],
                           len(rnd.included) - len(made.get("excluded", {})))
@@ -493,15 +520,23 @@ class Participant:
         counts: dict[str, int] = {}
         for e in endorsements:
             counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
-        if max(counts.values(), default=0) >= task.quorum or \
-                _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
+        agreed = max(counts.values(), default=0) >= task.quorum
+        if agreed and _is_threshold(task):
+            # The first decryption set's endorsements carry their shares: finalizing without
+            # them would cost a block of shares afterwards, so give them a moment.
+            endorsed = {e.msp_id for e in endorsements}
+            if not set(threshold.first_set(task, rnd)) <= endorsed:
+                since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
+                agreed = time.monotonic() - since >= SHARES_GRACE
+        if agreed or _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
             with _Phase(self._timer(task, rnd.round), "finalize"):
                 self._send_once(live, "finalize", _designated(task, rnd.round),
                                 self.ledger.tasks.finalize_round, task.id, rnd.round,
                                 what=f"finalize round {rnd.round}")
 
     def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> bool:
-        """Decrypt, apply, evaluate and record; False while the decryption waits for others."""
+        """Decrypt and apply; False while the decryption waits for others. The new model is
+        evaluated later (_evaluate_applied), once the next round's update is on its way."""
         self.hold("apply", rnd.round)
         previous = state.weights(rnd.round - 1)
         assert previous is not None and live.scheme is not None
@@ -518,32 +553,60 @@ class Participant:
         else:
             summed, samples = rounds.read_final(self.store, cast(Scheme, live.scheme), task, rnd,
                                                 live.layout, endorsers, timer)
-        weights = self.strategy.apply(previous, summed, samples)
-        if state.metrics(rnd.round) is None:
-            with _KERAS:
-                from_vector(live.model, weights)
-                metrics = self.app.evaluate(live.model, self.data.held_out)
-            state.save_metrics(rnd.round, metrics)
-        metrics = state.metrics(rnd.round) or {}
-        with contextlib.suppress(AlreadyExists):
-            self.ledger.tasks.record_metrics(task.id, rnd.round, metrics)
-        state.save_weights(rnd.round, weights)
+        with _Phase(timer, "apply"):
+            weights = self.strategy.apply(previous, summed, samples)
+            del summed
+            state.save_weights(rnd.round, weights)
         state.save_timings(rnd.round, timer.phases)
-        self.log.info("task %s round %d: applied aggregate %s… of %d samples; %s", task.id,
-                      rnd.round, (rnd.final_hash or "")[:12], samples,
-                      ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        self.log.info("task %s round %d: applied aggregate %s… of %d samples", task.id,
+                      rnd.round, (rnd.final_hash or "")[:12], samples)
         return True
+
+    def _evaluate_applied(self, task: Task, live: _Live, state: TaskState) -> bool:
+        """Evaluate every applied round's model on the held-out data and record the metrics on
+        chain, in the background (one job per round, in order): after the next round's update
+        is trained and sent, so the round does not wait for it. True when all are on chain."""
+        pending = [r for r in range(1, state.applied() + 1) if not state.metrics_recorded(r)]
+        for r in pending:
+            job = self._metrics_jobs.get((task.id, r))
+            if job is None or (job.done() and not state.metrics_recorded(r)):
+                self._metrics_jobs[(task.id, r)] = self._background.submit(
+                    self._evaluate_and_record, task, live, state, r)
+        return not pending
+
+    def _evaluate_and_record(self, task: Task, live: _Live, state: TaskState, r: int) -> None:
+        try:
+            metrics = state.metrics(r)
+            if metrics is None:
+                weights = state.weights(r)
+                assert weights is not None
+                timer = self._timer(task, r)
+                with _KERAS, _Phase(timer, "evaluate"):
+                    from_vector(live.model, weights)
+                    metrics = self.app.evaluate(live.model, self.data.held_out)
+                state.save_metrics(r, metrics)
+                state.save_timings(r, timer.phases)
+                self.log.info("task %s round %d: evaluated on %d held-out samples: %s",
+                              task.id, r, self.data.held_out.samples,
+                              ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            with contextlib.suppress(AlreadyExists):  # recorded before a restart
+                self.ledger.tasks.record_metrics(task.id, r, metrics)
+            state.save_metrics_recorded(r)
+        except (LedgerError, AppError, OSError, ValueError) as e:
+            self.log.warning("task %s round %d: recording the metrics failed: %s (will retry)",
+                             task.id, r, e)
 
     def _decrypt_jointly(self, task: Task, live: _Live, rnd: Round, endorsers: list[str],
                          timer: rounds.Timer) -> tuple[np.ndarray, int] | None:
         """The round's threshold decryption (fl.threshold.decrypt_round), or None while it
         waits for the other members' shares."""
         assert live.secret is not None
-        manifest, shards = rounds.fetch_final(self.store, rnd, endorsers)
+        manifest, areas = rounds.final_manifest(self.store, rnd, endorsers)
         samples = rounds.final_samples(manifest, task, rnd)
         began = time.perf_counter()
         result = threshold.decrypt_round(self.ledger, self.store, task, rnd, self.msp_id,
-                                         live.secret, shards, live.layout, samples, self.log)
+                                         live.secret, manifest, areas, live.layout, samples,
+                                         self.log)
         timer.phases["decrypt"] = timer.phases.get("decrypt", 0.0) + time.perf_counter() - began
         return None if result is None else (result, samples)
 
@@ -551,6 +614,8 @@ class Participant:
         """Register the model (the initiator's participant, else the first member) and attest
         the final weights this organisation computed, which a deployment needs from a quorum
         of members. True when done here."""
+        if not self._evaluate_applied(task, live, state):
+            return False
         weights = state.weights(task.rounds)
         assert weights is not None
         digest = sha256(weights_bytes(weights))
@@ -600,6 +665,23 @@ class Participant:
             pass
 
 
+def _drain(events: queue.Queue[LedgerEvent], timeout: float,
+           idle: Callable[[], bool]) -> list[LedgerEvent]:
+    """The next event (waiting up to timeout) and every event queued behind it; while none is
+    queued, idle() runs (a short piece of work at a time) until it says it has nothing left."""
+    while events.empty() and idle():
+        pass
+    try:
+        batch = [events.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            batch.append(events.get_nowait())
+        except queue.Empty:
+            return batch
+
+
 class _Phase:
     """``with _Phase(timer, "close"):`` adds the block's seconds to a timer's phase."""
 
@@ -621,14 +703,6 @@ def _is_threshold(task: Task) -> bool:
 def _designated(task: Task, round: int) -> str:
     """The member that sends a round's close and finalize (the others only if it does not)."""
     return task.members[(round - 1) % len(task.members)]
-
-
-def _encoder(task: Task) -> Callable[[np.ndarray, int], np.ndarray] | None:
-    """How an update is laid out before encryption: threshold-ckks scales it and adds checks."""
-    if not _is_threshold(task):
-        return None
-    factor = threshold.scale(task)
-    return lambda update, samples: threshold.pack(update, samples, factor)
 
 
 def _expired(since: str, timeout: int) -> bool:

@@ -2,6 +2,11 @@
 the round's updates, read the finalized aggregate. The participant service calls them in turn;
 bench/round.py times them through the service.
 
+Updates stream: a vector is cut into segments (Encoding), and every step takes one segment at a
+time: encrypt it and store it as one blob; fetch segment k of every included update, verify
+it, add it and store the sum; decrypt the aggregate segment by segment into the result. No step
+holds more than a segment of ciphertext per update, whatever the model's size.
+
 Every blob another organisation wrote is checked before it is used, and a failed check excludes
 that update in the same way at every honest aggregator: the manifest must name the task, the
 round and the organisation the chain says submitted it, carry the chain's sample count, and hold
@@ -19,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from fedfabric.fl.app import Split
+from fedfabric.fl.encoding import Encoding
 from fedfabric.fl.strategy import Strategy
 from fedfabric.he import Additive, Scheme
 from fedfabric.ledger.schema import Included, Round, Task
@@ -79,43 +85,90 @@ def local_update(model_fn: Callable[[], Any], strategy: Strategy, weights: np.nd
 
 def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], Any],
                    strategy: Strategy, weights: np.ndarray, train: Split, scheme: Additive,
-                   store: Store, seed: int, timer: Timer | None = None,
-                   encode: Callable[[np.ndarray, int], np.ndarray] | None = None
-                   ) -> PreparedUpdate:
-    """Train from the global weights, encrypt the scaled update and store it (nothing on
-    chain). encode lays the update out for the scheme (threshold-ckks adds check values)."""
+                   store: Store, seed: int, timer: Timer | None = None) -> PreparedUpdate:
+    """Train from the global weights, then encrypt and store the scaled update (nothing on
+    chain)."""
     timer = timer or Timer()
     update, samples = timer("train", local_update, model_fn, strategy, weights, train, seed)
-    if encode is not None:
-        update = encode(update, samples)
-    shards = timer("encrypt", scheme.encrypt, update)
-    manifest = timer("store", store.put_shards, shards, len(update), scheme.name, {
-        "kind": UPDATE, "task_id": task.id, "round": round, "writer": msp_id,
-        "samples": samples})
-    return PreparedUpdate(task.id, round, manifest, len(shards), samples)
+    manifest, shards = encrypt_update(store, scheme, Encoding.of(task, len(update)), update,
+                                      samples, {"kind": UPDATE, "task_id": task.id,
+                                                "round": round, "writer": msp_id,
+                                                "samples": samples}, timer)
+    return PreparedUpdate(task.id, round, manifest, shards, samples)
 
 
-def verify_update(store: Store, scheme: Additive, task: Task, round: int, inc: Included,
-                  length: int) -> list[bytes]:
-    """The update's shards, or Excluded with the reason. They are read from the area of the
+def encrypt_update(store: Store, scheme: Additive, encoding: Encoding, update: np.ndarray,
+                   samples: int, meta: dict[str, Any], timer: Timer | None = None
+                   ) -> tuple[str, int]:
+    """Encrypt and store an update segment by segment, then its manifest: (the manifest's
+    hash, the shards in all)."""
+    timer = timer or Timer()
+
+    def encrypt(start: int, end: int) -> list[bytes]:
+        return scheme.encrypt(encoding.encode(update[start:end], samples))
+
+    segments, shards = [], 0
+    for start, end in encoding.segments():
+        encrypted = timer("encrypt", encrypt, start, end)
+        shards += len(encrypted)
+        segments.append(timer("store", store.put_segment, encrypted))
+        del encrypted
+    manifest = timer("store", store.put_manifest, Manifest(
+        segments, shards, encoding.encrypted(len(update)), scheme.name, meta))
+    return manifest, shards
+
+
+def check_manifest(manifest: Manifest, scheme: Additive, encoding: Encoding) -> None:
+    """Excluded unless the manifest holds the segments the task's model and scheme imply."""
+    want = encoding.encrypted(encoding.length)
+    if manifest.scheme != scheme.name or manifest.length != want or \
+            len(manifest.segments) != len(encoding.segments()):
+        raise Excluded(f"its manifest holds {manifest.length} {manifest.scheme} values in "
+                       f"{len(manifest.segments)} segments, not {want} {scheme.name} values in "
+                       f"{len(encoding.segments())}")
+
+
+def verify_manifest(store: Store, scheme: Additive, task: Task, round: int, inc: Included,
+                    encoding: Encoding) -> Manifest:
+    """The update's manifest, or Excluded with the reason. It is read from the area of the
     organisation the chain says submitted it (with S3, only it can write there)."""
     try:
-        manifest, shards = store.sibling(inc.msp_id).get_shards(inc.manifest_hash)
+        manifest = store.sibling(inc.msp_id).get_manifest(inc.manifest_hash)
     except StoreError as e:
         raise Excluded(f"its blobs fail: {e}") from e
-    meta = manifest.meta if isinstance(manifest.meta, dict) else {}
+    meta = manifest.meta
     expected = {"kind": UPDATE, "task_id": task.id, "round": round, "writer": inc.msp_id,
                 "samples": inc.samples}
     for key, want in expected.items():
         if meta.get(key) != want:
             raise Excluded(f"its manifest says {key}={meta.get(key)!r}, not {want!r}")
-    if manifest.scheme != scheme.name or manifest.length != length:
-        raise Excluded(f"its manifest holds {manifest.length} {manifest.scheme} values, not "
-                       f"{length} {scheme.name}")
+    check_manifest(manifest, scheme, encoding)
+    return manifest
+
+
+def read_segment(areas: list[Store], digest: str) -> list[bytes]:
+    """A segment from the first of the areas that holds a good copy (StoreError: none)."""
+    errors = []
+    for area in areas:
+        try:
+            return area.get_segment(digest)
+        except StoreError as e:
+            errors.append(str(e))
+    raise StoreError("; ".join(errors) or "no area to read from")
+
+
+def verify_segment(store: Store, scheme: Additive, inc: Included, manifest: Manifest, k: int,
+                   values: int) -> list[bytes]:
+    """Segment k of an update, checked to hold `values` values under the scheme; Excluded
+    otherwise."""
     try:
-        scheme.validate(shards, length)
+        shards = store.sibling(inc.msp_id).get_segment(manifest.segments[k])
+    except StoreError as e:
+        raise Excluded(f"its blobs fail: {e}") from e
+    try:
+        scheme.validate(shards, values)
     except ValueError as e:
-        raise Excluded(str(e)) from e
+        raise Excluded(f"segment {k}: {e}") from e
     return shards
 
 
@@ -127,65 +180,119 @@ class Aggregate:
     samples: int
 
 
+class _Failed(Exception):
+    def __init__(self, msp_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.msp_id, self.reason = msp_id, reason
+
+
 def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: int,
               timer: Timer | None = None) -> Aggregate:
-    """Verify every included update, add the survivors in the round's fixed order and store the
-    aggregate. Honest aggregators produce the same bytes, so its manifest hash is what they
-    endorse."""
+    """Verify every included update (length: the model's values), add the survivors segment
+    by segment and store the aggregate. An update failing at any segment is excluded and the
+    sum starts again without it. Honest aggregators produce the same bytes, so its manifest
+    hash is what they endorse."""
     timer = timer or Timer()
-    used: list[tuple[Included, list[bytes]]] = []
+    encoding = Encoding.of(task, length)
+    manifests: dict[str, Manifest] = {}
     excluded: dict[str, str] = {}
     for inc in rnd.included:
         try:
-            used.append((inc, timer("verify", verify_update, store, scheme, task, rnd.round, inc,
-                                    length)))
+            manifests[inc.msp_id] = timer("verify", verify_manifest, store, scheme, task,
+                                          rnd.round, inc, encoding)
         except Excluded as e:
             excluded[inc.msp_id] = str(e)
-    if len(used) < 2:
-        raise NoAggregate(f"only {len(used)} of {len(rnd.included)} updates passed verification "
-                          f"({'; '.join(f'{k}: {v}' for k, v in excluded.items())})")
-    total = timer("aggregate", scheme.aggregate, [shards for _, shards in used])
-    samples = sum(inc.samples for inc, _ in used)
-    digest = timer("store_aggregate", store.put_shards, total, length, scheme.name, {
-        "kind": AGGREGATE, "task_id": task.id, "round": rnd.round,
-        "included": [inc.msp_id for inc, _ in used], "excluded": sorted(excluded),
-        "samples": samples})
-    return Aggregate(digest, [inc.msp_id for inc, _ in used], excluded, samples)
+    while True:
+        used = [inc for inc in rnd.included if inc.msp_id in manifests]
+        if len(used) < 2:
+            raise NoAggregate(f"only {len(used)} of {len(rnd.included)} updates passed "
+                              "verification "
+                              f"({'; '.join(f'{k}: {v}' for k, v in excluded.items())})")
+        try:
+            segments, shards = _add_segments(store, scheme, used, manifests, encoding, timer)
+            break
+        except _Failed as e:
+            excluded[e.msp_id] = e.reason
+            del manifests[e.msp_id]
+    samples = sum(inc.samples for inc in used)
+    digest = timer("store_aggregate", store.put_manifest, Manifest(
+        segments, shards, encoding.encrypted(length), scheme.name,
+        {"kind": AGGREGATE, "task_id": task.id, "round": rnd.round,
+         "included": [inc.msp_id for inc in used], "excluded": sorted(excluded),
+         "samples": samples}))
+    return Aggregate(digest, [inc.msp_id for inc in used], excluded, samples)
 
 
-def fetch_final(store: Store, rnd: Round, endorsers: list[str]) -> tuple[Manifest, list[bytes]]:
-    """The finalized aggregate, from the area of an organisation that endorsed it (each stored
-    its own copy: the bytes are the same)."""
+def _add_segments(store: Store, scheme: Additive, used: list[Included],
+                  manifests: dict[str, Manifest], encoding: Encoding,
+                  timer: Timer) -> tuple[list[str], int]:
+    """Sum the updates segment by segment: (the sum's segment hashes, its shards); _Failed
+    names the first update that fails."""
+    segments, shards = [], 0
+    for k, (start, end) in enumerate(encoding.segments()):
+        parts = []
+        for inc in used:
+            try:
+                parts.append(timer("verify", verify_segment, store, scheme, inc,
+                                   manifests[inc.msp_id], k, encoding.encrypted(end - start)))
+            except Excluded as e:
+                raise _Failed(inc.msp_id, str(e)) from e
+        total = timer("aggregate", scheme.aggregate, parts)
+        del parts
+        shards += len(total)
+        segments.append(timer("store_aggregate", store.put_segment, total))
+    for inc in used:
+        if manifests[inc.msp_id].shards != shards:
+            raise _Failed(inc.msp_id, f"its manifest names {manifests[inc.msp_id].shards} "
+                                      f"shards; its segments hold {shards}")
+    return segments, shards
+
+
+def final_manifest(store: Store, rnd: Round, endorsers: list[str]
+                   ) -> tuple[Manifest, list[Store]]:
+    """The finalized aggregate's manifest and the areas its segments may be read from: the
+    organisations that endorsed it (each stored its own copy: the bytes are the same)."""
     if rnd.status != "FINALIZED" or not rnd.final_hash:
         raise ValueError(f"round {rnd.round} of task {rnd.task_id} is {rnd.status}, not "
                          "FINALIZED")
-    errors = []
+    errors, manifest = [], None
     for msp in endorsers:
         try:
-            return store.sibling(msp).get_shards(rnd.final_hash)
+            manifest = store.sibling(msp).get_manifest(rnd.final_hash)
+            break
         except StoreError as e:
             errors.append(f"{msp}: {e}")
-    raise StoreError(f"no endorser's copy of the aggregate of round {rnd.round} could be read "
-                     f"({'; '.join(errors) or 'no endorsers'})")
+    if manifest is None:
+        raise StoreError(f"no endorser's copy of the aggregate of round {rnd.round} could be "
+                         f"read ({'; '.join(errors) or 'no endorsers'})")
+    return manifest, [store.sibling(msp) for msp in endorsers]
 
 
 def read_final(store: Store, scheme: Scheme, task: Task, rnd: Round, length: int,
                endorsers: list[str], timer: Timer | None = None) -> tuple[np.ndarray, int]:
-    """Decrypt a finalized round's aggregate: (sum of the included scaled updates, their total
-    sample count), checked against the chain's record of the round. endorsers: the
-    organisations that endorsed the final hash, whose copies may be read."""
+    """Decrypt a finalized round's aggregate segment by segment: (sum of the included scaled
+    updates, their total sample count), checked against the chain's record of the round.
+    endorsers: the organisations that endorsed the final hash, whose copies may be read."""
     timer = timer or Timer()
-    manifest, shards = fetch_final(store, rnd, endorsers)
+    manifest, areas = final_manifest(store, rnd, endorsers)
     samples = final_samples(manifest, task, rnd)
-    scheme.validate(shards, length)
-    summed = timer("decrypt", scheme.decrypt, shards, length)
+    encoding = Encoding.of(task, length)
+    try:
+        check_manifest(manifest, scheme, encoding)
+    except Excluded as e:
+        raise ValueError(f"the finalized aggregate of round {rnd.round}: {e}") from e
+    summed = np.empty(length, dtype=np.float64)
+    for k, (start, end) in enumerate(encoding.segments()):
+        shards = read_segment(areas, manifest.segments[k])
+        scheme.validate(shards, end - start)
+        summed[start:end] = timer("decrypt", scheme.decrypt, shards, end - start)
     return summed, samples
 
 
 def final_samples(manifest: Manifest, task: Task, rnd: Round) -> int:
     """The finalized aggregate's total sample count, checked against the chain's record of the
     round (ValueError when they disagree)."""
-    meta = manifest.meta if isinstance(manifest.meta, dict) else {}
+    meta = manifest.meta
     chain = {inc.msp_id: inc.samples for inc in rnd.included}
     members = meta.get("included")
     if meta.get("kind") != AGGREGATE or meta.get("task_id") != task.id or \

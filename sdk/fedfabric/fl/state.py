@@ -102,3 +102,10 @@ class TaskState:
 
     def save_metrics(self, round: int, value: dict[str, Any]) -> None:
         self._put_json(f"metrics-{round}.json", value)
+
+    def metrics_recorded(self, round: int) -> bool:
+        """Whether the round's metrics are on chain (sent after the round is applied)."""
+        return (self.dir / f"metrics-{round}.recorded").is_file()
+
+    def save_metrics_recorded(self, round: int) -> None:
+        write_atomic(self.dir / f"metrics-{round}.recorded", b"")

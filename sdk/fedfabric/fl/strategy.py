@@ -79,16 +79,20 @@ class FedAvg:
         keras.utils.set_random_seed(seed)
         from_vector(model, global_weights)
         self.train(model, train)
-        delta = to_vector(model) - global_weights
+        delta = to_vector(model)  # in place from here on: a large model has few copies
+        delta -= global_weights
         if self.privacy:
             delta = self.privacy.apply(delta, np.random.default_rng(seed))
-        return delta * train.samples, train.samples
+        delta *= train.samples
+        return delta, train.samples
 
     def apply(self, global_weights: np.ndarray, summed: np.ndarray,
               total_samples: int) -> np.ndarray:
         if total_samples <= 0:
             raise ValueError("no samples were aggregated")
-        return global_weights + summed / total_samples
+        weights = summed / total_samples
+        weights += global_weights
+        return weights
 
 
 class FedSGD(FedAvg):

@@ -1,5 +1,5 @@
 """Threshold CKKS in a task: keys made by the members themselves, updates packed with check
-values, and decryption by any t members together.
+values (fedfabric.fl.encoding), and decryption by any t members together.
 
 Keys. When it joins, each participant makes its secret share s_i locally (sealed at rest with
 its organisation key; it never leaves the organisation), its public-key share under the task's
@@ -10,17 +10,20 @@ starts, every member combines the members' public-key shares (in member order: t
 everywhere) into the collective public key and endorses its hash; a quorum opens round 1. Its
 threshold secret is the sum of the Shamir shares the members sent it.
 
-Updates. Values are scaled by 1 / (the sum of every participant's max_samples), so the sum of
-the scaled updates is a weighted mean that stays inside the scheme's headroom (|sum| < 16378).
-The last value of every 4096-value shard is a check: the sample count, scaled alike. After
-decryption every check must equal the round's total samples: a decryption share that is wrong,
-stale or garbled makes them wrong, and the attempt is discarded, never silently used.
+Updates. Values are scaled and every shard closes with a check value, the scaled sample count
+(fedfabric.fl.encoding). After decryption every check must equal the round's total samples: a
+decryption share that is wrong, stale or garbled makes them wrong, and the attempt is
+discarded, never silently used. Shares and their combination go segment by segment, like the
+aggregate they decrypt.
 
 Decryption. t members post shares for a set of exactly t; the set of attempt a is derived from
 the chain: the round's updaters first, then the other members, minus the members already found
-bad (share missing at an attempt's deadline, unreadable or failing its hash); among the rest,
+bad (share missing at an attempt's deadline, unreadable, failing its hash, or of another
+aggregate than the finalized one); among the rest,
 each earlier attempt that failed its checks without a culprit moves on to the next combination.
-Attempt a accepts shares until finalized_at + (a+1) * round_timeout.
+Attempt a accepts shares until finalized_at + (a+1) * round_timeout. The members of attempt 0's
+set (known at the close) post their shares of the aggregate they computed with their
+endorsements, so a round whose quorum agrees decrypts without another block.
 """
 
 from __future__ import annotations
@@ -37,14 +40,14 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from fedfabric.fl.encoding import Encoding, unpack
+from fedfabric.fl.rounds import read_segment
 from fedfabric.he import threshold as th
 from fedfabric.keys import public_pem, unwrap, wrap
 from fedfabric.ledger import AlreadyExists, Ledger
 from fedfabric.ledger.schema import DecryptionShare, Round, Task
-from fedfabric.store import Store, StoreError
+from fedfabric.store import Manifest, Store, StoreError
 
-SHARD = th.SHARD
-PAYLOAD = SHARD - 1  # values per shard; the last one is the check
 CHECK_TOLERANCE = 1e-3  # of the scaled sample count (at most 1): flooding noise is ~1e-6
 MAX_ATTEMPTS = 64  # the chain's bound
 KEY_BUNDLE = "threshold-key-bundle"
@@ -63,31 +66,6 @@ def crs(task: Task) -> bytes:
 def points(task: Task) -> dict[str, int]:
     """Each participant's Shamir point: its place in the task's list, from 1."""
     return {p.msp_id: i + 1 for i, p in enumerate(task.participants)}
-
-
-def scale(task: Task) -> float:
-    return 1.0 / sum(p.max_samples for p in task.participants)
-
-
-def packed_length(length: int) -> int:
-    return length + -(-length // PAYLOAD)
-
-
-def pack(update: np.ndarray, samples: int, factor: float) -> np.ndarray:
-    """The scaled update with a check value (the scaled sample count) closing every shard."""
-    flat = np.asarray(update, dtype=np.float64).ravel() * factor
-    out = []
-    for i in range(0, len(flat), PAYLOAD):
-        out.append(flat[i:i + PAYLOAD])
-        out.append(np.array([samples * factor]))
-    return np.concatenate(out)
-
-
-def unpack(vector: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """(payload of `length` values, the check value of each shard)."""
-    shards = [vector[i:i + SHARD] for i in range(0, len(vector), SHARD)]
-    payload = np.concatenate([s[:-1] for s in shards])[:length]
-    return payload, np.array([s[-1] for s in shards])
 
 
 def _context(task: Task, sender: str, recipient: str) -> bytes:
@@ -209,65 +187,94 @@ def deadline(task: Task, rnd: Round, attempt: int) -> datetime.datetime | None:
     return began + datetime.timedelta(seconds=(attempt + 1) * task.round_timeout)
 
 
-def share_blob(store: Store, share: DecryptionShare, task: Task, rnd: Round,
-               shards: int) -> list[bytes]:
-    """A posted share's per-shard parts, checked: in the poster's area, for this round."""
+def share_parts(store: Store, share: DecryptionShare, task: Task, rnd: Round,
+                segments: int) -> list[str]:
+    """A posted share's parts (one segment blob per segment of the aggregate), checked: in
+    the poster's area, for this round's final aggregate."""
     data = json.loads(store.sibling(share.msp_id).get(share.share_hash))
+    parts = data.get("parts")
     if data.get("kind") != SHARE or data.get("task_id") != task.id or \
             data.get("round") != rnd.round or data.get("attempt") != share.attempt or \
-            data.get("aggregate") != rnd.final_hash or len(data.get("parts", [])) != shards:
+            data.get("aggregate") != rnd.final_hash or not isinstance(parts, list) or \
+            len(parts) != segments or not all(isinstance(p, str) for p in parts):
         raise ValueError(f"{share.msp_id}'s share is not its share of round {rnd.round}")
-    return [store.sibling(share.msp_id).get(h) for h in data["parts"]]
+    return parts
+
+
+def first_set(task: Task, rnd: Round) -> list[str]:
+    """The set of attempt 0, known once the round is closed: its members post their shares
+    with their endorsements."""
+    return decryption_sets(task, rnd, set())[0]
 
 
 def post_share(store: Store, task: Task, rnd: Round, attempt: int, active: list[str],
-               msp_id: str, secret: bytes, shards: list[bytes]) -> str:
-    """Compute this member's flooded share for the set, store it; returns its hash."""
+               msp_id: str, secret: bytes, aggregate: str, manifest: Manifest,
+               areas: list[Store]) -> str:
+    """Compute this member's flooded share of the aggregate (the hash of its manifest, whose
+    segments are read from the first of areas that has them) for the set, segment by segment;
+    store it; returns its hash."""
     pts = points(task)
-    parts = th.decryption_share(secret, pts[msp_id], [pts[m] for m in active], shards,
-                                task.threshold)
+    parts = []
+    for digest in manifest.segments:
+        shares = th.decryption_share(secret, pts[msp_id], [pts[m] for m in active],
+                                     read_segment(areas, digest), task.threshold)
+        parts.append(store.put_segment(shares))
     return store.put(json.dumps({
         "kind": SHARE, "task_id": task.id, "round": rnd.round, "attempt": attempt,
-        "aggregate": rnd.final_hash, "writer": msp_id,
-        "parts": [store.put(p) for p in parts]}, sort_keys=True).encode())
+        "aggregate": aggregate, "writer": msp_id, "parts": parts}, sort_keys=True).encode())
 
 
 def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare],
-            shards: list[bytes], packed: int, length: int,
+            manifest: Manifest, areas: list[Store], encoding: Encoding,
             total_samples: int) -> tuple[np.ndarray | None, set[str]]:
-    """(the decrypted scaled sum, or None; the members whose share is bad). The checks must
-    all equal the scaled total of samples."""
+    """(the decrypted scaled sum, or None; the members whose share is bad), segment by
+    segment. The checks must all equal the scaled total of samples."""
     parts, bad = {}, set()
     pts = points(task)
     for share in shares:
         try:
-            parts[pts[share.msp_id]] = share_blob(store, share, task, rnd, len(shards))
+            parts[share.msp_id] = share_parts(store, share, task, rnd, len(manifest.segments))
         except (StoreError, ValueError, KeyError, TypeError):
             bad.add(share.msp_id)
     if bad:
         return None, bad
-    try:
-        vector = th.combine(parts, shards, packed)
-    except ValueError:
-        return None, set()  # well-formed yet inconsistent: no culprit known
-    payload, checks = unpack(vector, length)
-    if not np.allclose(checks, total_samples * scale(task), atol=CHECK_TOLERANCE):
-        return None, set()
-    return payload, set()
+    assert encoding.factor is not None
+    result = np.empty(encoding.length, dtype=np.float64)
+    for k, (start, end) in enumerate(encoding.segments()):
+        shards = read_segment(areas, manifest.segments[k])
+        received = {}
+        for msp, hashes in parts.items():
+            try:
+                received[pts[msp]] = store.sibling(msp).get_segment(hashes[k])
+            except StoreError:
+                bad.add(msp)
+        if bad:
+            return None, bad
+        try:
+            vector = th.combine(received, shards, encoding.encrypted(end - start))
+        except ValueError:
+            return None, set()  # well-formed yet inconsistent: no culprit known
+        payload, checks = unpack(vector, end - start)
+        if not np.allclose(checks, total_samples * encoding.factor, atol=CHECK_TOLERANCE):
+            return None, set()
+        result[start:end] = payload
+    return result, set()
 
 
 SHARE_MARGIN = 15.0  # seconds after an attempt's deadline before its shares are taken as final
 
 
 def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: str,
-                  secret: bytes, shards: list[bytes], length: int, samples: int,
-                  log: logging.Logger) -> np.ndarray | None:
+                  secret: bytes, manifest: Manifest, areas: list[Store], length: int,
+                  samples: int, log: logging.Logger) -> np.ndarray | None:
     """Drive a finalized round's joint decryption, as one member: post its share when the
     current attempt's set holds it; combine once the set's t shares are in; move to another set
-    when a share is missing at its deadline, unreadable, or the checks fail. Returns the sum of
-    the scaled updates (divided back by the scale), or None while it waits. Every member derives
-    the same attempts from the same chain and store, so all combine the same shares."""
-    packed = packed_length(length)
+    when a share is missing at its deadline, unreadable, or the checks fail. manifest: the
+    finalized aggregate's, whose segments are read from the first of areas that has them.
+    Returns the sum of the scaled updates (divided back by the scale), or None while it waits.
+    Every member derives the same attempts from the same chain and store, so all combine the
+    same shares."""
+    encoding = Encoding.of(task, length)
     shares = ledger.tasks.decryption_shares(task.id, rnd.round)
     bad: set[str] = set()
     unexplained = 0
@@ -278,11 +285,19 @@ def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: 
                              "to decrypt it")
         active = sets[unexplained % len(sets)]
         posted = [s for s in shares if s.attempt == attempt and s.msp_id in active]
+        stale = {s.msp_id for s in posted if s.aggregate_hash != rnd.final_hash}
+        if stale:  # posted with an endorsement of an aggregate the quorum did not finalize
+            bad |= stale
+            log.warning("task %s round %d: attempt %d: %s decrypted another aggregate than the "
+                        "finalized one", task.id, rnd.round, attempt, ", ".join(sorted(stale)))
+            continue
         if len(posted) == task.threshold:
-            result, culprits = combine(store, task, rnd, posted, shards, packed, length,
+            result, culprits = combine(store, task, rnd, posted, manifest, areas, encoding,
                                        samples)
             if result is not None:
-                return result / scale(task)
+                assert encoding.factor is not None
+                result /= encoding.factor
+                return result
             bad |= culprits
             unexplained += not culprits
             log.warning("task %s round %d: decryption attempt %d with %s failed its checks%s",
@@ -295,7 +310,9 @@ def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: 
             bad |= set(active) - {s.msp_id for s in posted}
             continue
         if msp_id in active and msp_id not in {s.msp_id for s in posted}:
-            digest = post_share(store, task, rnd, attempt, active, msp_id, secret, shards)
+            assert rnd.final_hash is not None
+            digest = post_share(store, task, rnd, attempt, active, msp_id, secret,
+                                rnd.final_hash, manifest, areas)
             with contextlib.suppress(AlreadyExists):
                 ledger.tasks.submit_decryption_share(task.id, rnd.round, attempt, digest)
                 log.info("task %s round %d: posted a decryption share (attempt %d, with %s)",
