@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 DENSE_APP = HERE / "apps" / "dense"
 FEATURES = 64
 PHASES = ("train", "encrypt", "store", "submit", "close", "verify", "aggregate",
-          "store_aggregate", "endorse", "finalize", "decrypt")
+          "store_aggregate", "share", "endorse", "finalize", "decrypt", "apply", "evaluate")
 PORTS_PER_NETWORK = 600  # a network with base port B uses B+100 .. B+200+10*orgs+5
 
 
@@ -182,8 +182,10 @@ def load() -> str:
 class Network:
     """One native network of `orgs` organisations in its own directory and ports."""
 
-    def __init__(self, root: Path, orgs: int, base_port: int, say: Callable[[str], None]):
+    def __init__(self, root: Path, orgs: int, base_port: int, say: Callable[[str], None],
+                 batch_timeout: str | None = None):
         self.root, self.orgs, self.base_port, self.say = root, orgs, base_port, say
+        self.batch_timeout = batch_timeout
         self.native = NativeNetwork(root)
         self.up_seconds = self.down_seconds = 0.0
 
@@ -191,7 +193,8 @@ class Network:
         began = time.monotonic()
         self.say(f"{self.orgs} orgs: bringing a network up in {self.root} "
                  f"(base port {self.base_port})")
-        self.native.up(Topology(orgs=self.orgs, base_port=self.base_port))
+        extra = {"batch_timeout": self.batch_timeout} if self.batch_timeout else {}
+        self.native.up(Topology(orgs=self.orgs, base_port=self.base_port, **extra))
         self.up_seconds = time.monotonic() - began
         self.say(f"{self.orgs} orgs: network up in {self.up_seconds:.0f}s")
 
@@ -215,6 +218,8 @@ class RoundResult:
     round: int
     wall: float | None  # opened_at to finalized_at on the chain
     phases: dict[str, dict[str, float]]  # org -> phase -> seconds (as the participant measured)
+    blocks: int | None = None  # blocks holding the round's submissions, close, endorsements,
+    #                            finalization and decryption shares
 
     def phase(self, name: str) -> list[float]:
         return [p[name] for p in self.phases.values() if name in p]
@@ -240,6 +245,11 @@ class TaskResult:
     def wall(self) -> float | None:
         rounds = self.measured()
         return mean(r.wall for r in rounds if r.wall is not None) if rounds else None
+
+    def blocks(self) -> float | None:
+        """Blocks per round (mean over the rounds reported)."""
+        counts = [r.blocks for r in self.measured() if r.blocks is not None]
+        return mean(counts) if counts else None
 
     def senders(self, name: str) -> float:
         """How many participants measured a phase, per round (mean over the rounds)."""
@@ -323,6 +333,7 @@ class Consortium:
             first = self.orgs[0]
             with self.profile.connect(first, user="Admin") as gateway:
                 ledger = Ledger(gateway.get_network(self.profile.channel), self.profile.chaincode)
+                start = ledger.block_height()
                 task = create_task(ledger, LocalStore(self.store), FLApp.load(app_dir),
                                    {f"{o}MSP": self.datasets[o] for o in self.orgs},
                                    rounds=rounds, round_timeout=round_timeout)
@@ -330,6 +341,8 @@ class Consortium:
                 self.say(f"{label}: task {task.id} created ({rounds} rounds, quorum "
                          f"{task.quorum}, round_timeout {round_timeout}s)")
                 history = self._wait(ledger, task.id, result, label, stall, timeout)
+                blocks = round_blocks(ledger, task.id, start) if history is not None and \
+                    history.task.status == "COMPLETED" else {}
             result.seconds["task"] = time.monotonic() - began
             for org in self.orgs:  # just before stopping: each process's peak resident memory
                 pid = self.services.pid(org)
@@ -338,7 +351,7 @@ class Consortium:
                     if rss is not None:
                         result.rss[org] = rss + sum(peak_rss(c) or 0 for c in descendants(pid))
             if history is not None:
-                self._collect(history, result)
+                self._collect(history, result, blocks)
         except Exception as e:  # report it with the others; the bench goes on
             result.error = f"{type(e).__name__}: {e}"
         finally:
@@ -407,7 +420,8 @@ class Consortium:
                 result.error = f"the task did not end within {timeout:.0f}s"
                 return history
 
-    def _collect(self, history: TaskHistory, result: TaskResult) -> None:
+    def _collect(self, history: TaskHistory, result: TaskResult,
+                 blocks: dict[int, set[int]]) -> None:
         for r in history.rounds:
             wall = None
             if r.finalized_at:
@@ -417,7 +431,8 @@ class Consortium:
                 measured = TaskState(self.services.state(org), history.task.id).timings(r.round)
                 if measured:
                     phases[org] = {k: float(v) for k, v in measured.items()}
-            result.rounds.append(RoundResult(r.round, wall, phases))
+            result.rounds.append(RoundResult(r.round, wall, phases,
+                                             len(blocks[r.round]) if r.round in blocks else None))
         if history.rounds:
             accuracies = [m.metrics["accuracy"] for m in history.rounds[-1].metrics
                           if isinstance(m.metrics, dict) and "accuracy" in m.metrics]
@@ -442,6 +457,32 @@ class Consortium:
                     if text not in out:
                         out.append(text)
         return out
+
+
+ROUND_EVENTS = ("UpdateSubmitted", "RoundClosed", "AggregateEndorsed", "RoundFinalized",
+                "DecryptionShareSubmitted")
+
+
+def round_blocks(ledger: Ledger, task_id: str, start: int) -> dict[int, set[int]]:
+    """For a completed task, the blocks on each round's path after the last update came in:
+    the last update's block and those of the close, the endorsements, the finalization and any
+    decryption shares posted after it (read back from the chain's events from block `start`).
+    The protocol's minimum is 4: updates, close, endorsements (with the first decryption set's
+    shares), finalization."""
+    blocks: dict[int, set[int]] = {}
+    last_update: dict[int, int] = {}
+    rounds = ledger.tasks.get(task_id).rounds
+    with ledger.follow(start, timeout=60) as events:
+        for event in events:
+            if event.task_id != task_id or event.name not in ROUND_EVENTS:
+                continue
+            r = event.record.round
+            if event.name == "UpdateSubmitted":
+                last_update[r] = event.block_number
+            blocks.setdefault(r, set()).add(event.block_number)
+            if event.name == "RoundFinalized" and r == rounds:
+                break
+    return {r: {b for b in found if b >= last_update.get(r, 0)} for r, found in blocks.items()}
 
 
 def _until_endorsable(submit: Callable[[], object], timeout: float = 120.0) -> float | None:
@@ -469,6 +510,7 @@ class Settings:
     timeout: float
     base_port: int
     keep: bool
+    batch_timeout: str | None = None
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -482,6 +524,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="give a task (or a Flower run) up after this long")
     parser.add_argument("--dir", type=Path, default=None,
                         help="working directory [default: a new temporary one]")
+    parser.add_argument("--batch-timeout", default=None,
+                        help="the orderers' batch timeout, e.g. 250ms [default: the network's, "
+                             "100ms]")
 
 
 @dataclass(frozen=True)
@@ -507,7 +552,8 @@ def parse_run(parser: argparse.ArgumentParser, prefix: str) -> tuple[argparse.Na
     work.mkdir(parents=True, exist_ok=True)
     apps = [write_dense_app(work / "apps" / f"dense-{size_label(p)}", p) for p in sizes]
     return args, Run(orgs, apps, work, Settings(args.rounds, args.round_timeout, args.stall,
-                                                args.timeout, args.base_port, args.keep))
+                                                args.timeout, args.base_port, args.keep,
+                                                args.batch_timeout))
 
 
 def run_network(work: Path, index: int, orgs: int, apps: list[tuple[Path, int]],
@@ -517,7 +563,8 @@ def run_network(work: Path, index: int, orgs: int, apps: list[tuple[Path, int]],
     directory and ports), run one task per app on it, bring it down (unless keep). Adds a line
     on what it took to notes. Never raises: a failure is a result with its error."""
     net_dir, consortium_dir = work / f"network-{orgs}", work / f"consortium-{orgs}"
-    network = Network(net_dir, orgs, settings.base_port + index * PORTS_PER_NETWORK, say)
+    network = Network(net_dir, orgs, settings.base_port + index * PORTS_PER_NETWORK, say,
+                      settings.batch_timeout)
     results: list[TaskResult] = []
     began = time.monotonic()
     setup = 0.0

@@ -56,13 +56,14 @@ def table(results: list[TaskResult], rounds: int) -> Table:
     t.add_column("params", justify="right")
     for phase in PHASES:
         t.add_column(phase.replace("_", " "), justify="right")
+    t.add_column("blocks", justify="right")
     t.add_column("round (chain)", justify="right", style="bold")
     t.add_column("overhead", justify="right", style="bold")
     t.add_column("peak RSS MB", justify="right")
     for r in results:
         if r.error and not r.measured():
             t.add_row(str(r.orgs), size_label(r.params) if r.params else "-",
-                      "[red]failed (see below)[/red]", *[""] * (len(PHASES) + 2))
+                      "[red]failed (see below)[/red]", *[""] * (len(PHASES) + 3))
             continue
         cells = []
         for phase in PHASES:
@@ -74,7 +75,9 @@ def table(results: list[TaskResult], rounds: int) -> Table:
         wall, train = r.wall(), r.phase("train")
         overhead = None if wall is None or train is None else wall - train[1]
         rss = list(r.rss.values())
-        t.add_row(str(r.orgs), f"{r.params:,}", *cells, seconds(wall), seconds(overhead),
+        blocks = r.blocks()
+        t.add_row(str(r.orgs), f"{r.params:,}", *cells, "-" if blocks is None else f"{blocks:g}",
+                  seconds(wall), seconds(overhead),
                   f"{megabytes(sum(rss) / len(rss))}/{megabytes(max(rss))}" if rss else "-")
     return t
 
@@ -110,21 +113,24 @@ def main() -> None:
         f"Machine: {cores()} cores; load average {load_before} before, {load()} after (other "
         "work on the machine shares the cores). Whole run: "
         f"{time.monotonic() - began:.0f}s.\n" + "\n".join(notes) + "\n"
-        "Phases, as each participant process measured them: train (local epoch from the "
-        "global weights), encrypt (threshold CKKS), store (shards and manifest to the blob "
-        "store), "
+        "Phases, as each participant process measured them: train (local epoch from the global "
+        "weights), encrypt (threshold CKKS), store (shards and manifest to the blob store), "
         "submit (SubmitUpdate, to commit), close (CloseRound, by the orgs that tried to send it: "
-        "×k says how many per round; the first to commit wins, the others are refused), "
-        "verify (fetch and check every included update), aggregate (add the ciphertexts), "
-        "store aggregate, endorse (EndorseAggregate, to commit; orgs that finish after the "
-        "quorum has finalized the round do not endorse: ×k how many did), finalize "
-        "(FinalizeRound, by the orgs that tried, ×k), decrypt (the finalized aggregate, after "
-        "finalized_at). "
-        "'round (chain)' is the round's opened_at to finalized_at on the chain; from round 2 on "
-        "it also holds the previous round's decrypt, apply and evaluation, which run after that "
-        "round's finalisation. overhead = round (chain) - the slowest participant's train. "
-        "Peak RSS: VmHWM of each participant process just before it was stopped, "
-        "mean/max over participants.")
+        "×k says how many per round; the first to commit wins, the others are refused), verify "
+        "(fetch and check every included update), aggregate (add the ciphertexts), store "
+        "aggregate, share (a member of the round's first decryption set: its share of the "
+        "aggregate, sent with its endorsement), endorse (EndorseAggregate, to commit; orgs that "
+        "finish after the quorum has finalized the round do not endorse: ×k how many did), "
+        "finalize (FinalizeRound, by the orgs that tried, ×k), decrypt (the finalized aggregate, "
+        "after finalized_at), apply (the new global weights, saved), evaluate (on the held-out "
+        "data: in the background, after the next round's update is sent). 'blocks': the blocks on"
+        " the round's path from the one with the last update: that one, the close, the "
+        "endorsements (with the first decryption set's shares), the finalization and any "
+        "decryption shares posted after it (4 at best). 'round (chain)' is the round's opened_at "
+        "to finalized_at on the chain; from round 2 on it also holds the previous round's decrypt"
+        " and apply, which run after that round's finalisation. overhead = round (chain) - the "
+        "slowest participant's train. Peak RSS: VmHWM of each participant process just before it "
+        "was stopped, mean/max over participants.")
     for r in results:
         if r.error:
             out.print(f"[red]{r.orgs} orgs, {size_label(r.params) if r.params else '-'}"
