@@ -13,7 +13,7 @@ import fedfabric.he  # noqa: F401  (TenSEAL first)
 from fedfabric.fl import rounds
 from fedfabric.he import CKKS
 from fedfabric.ledger.schema import Included
-from fedfabric.store import LocalStore
+from fedfabric.store import MANIFEST_LIMIT, SEGMENT_LIMIT, LocalStore, Manifest
 from support.smalltask import LENGTH, ORGS, SmallTask
 
 
@@ -58,6 +58,7 @@ def test_malformed_updates_are_excluded_alike_and_never_stop_aggregation(ledgers
     wrong_scale = [bytes(ts.ckks_vector(other, [1.0] * 4096).serialize()),
                    bytes(ts.ckks_vector(other, [1.0] * 904).serialize())]
     good = ckks.encrypt(np.ones(LENGTH))
+    oversized = store.put(b"s" * (SEGMENT_LIMIT + 1))  # read no further than the limit
     cases = {
         "one shard": store.put_shards(good[:1], LENGTH, "ckks", {**honest, "writer": "Org3MSP"}),
         "not a ciphertext": store.put_shards([b"x" * 100, good[1]], LENGTH, "ckks",
@@ -68,6 +69,9 @@ def test_malformed_updates_are_excluded_alike_and_never_stop_aggregation(ledgers
         "another round": store.put_shards(good, LENGTH, "ckks",
                                           {**honest, "round": 2, "writer": "Org3MSP"}),
         "not a manifest": store.put(b"{\"shards\": 3}"),
+        "an oversized manifest": store.put(b"{" + b" " * MANIFEST_LIMIT + b"}"),
+        "an oversized segment": store.put_manifest(Manifest(
+            [oversized], 2, LENGTH, "ckks", {**honest, "writer": "Org3MSP"})),
     }
     task.submit("Org1", 1)
     task.submit("Org2", 1)

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from fedfabric.store import (
+    MANIFEST_LIMIT,
     SEGMENT_SHARDS,
     LocalStore,
     Manifest,
+    OversizedBlob,
     S3Store,
     Store,
     StoreError,
@@ -157,6 +159,17 @@ def test_a_manifest_whose_segments_hold_other_shards_is_refused(store: Store) ->
         store.get_shards(digest)
     with pytest.raises(StoreError, match="is not a segment"):
         store.get_segment(store.put(b"a plain blob"))
+
+
+def test_a_blob_beyond_the_readers_limit_is_refused(store: Store) -> None:
+    digest = store.put(b"x" * 3000)
+    assert store.get(digest, 3000) == b"x" * 3000
+    with pytest.raises(OversizedBlob, match="larger than 2999 bytes"):
+        store.get(digest, 2999)
+    # another organisation's "manifest" of 4 MiB + 1 is never parsed, nor read whole
+    huge = store.put(b'{"segments": [' + b" " * (MANIFEST_LIMIT - 14) + b"]}")
+    with pytest.raises(OversizedBlob, match=f"larger than {MANIFEST_LIMIT} bytes"):
+        store.get_manifest(huge)
 
 
 @pytest.mark.parametrize("blob", [b"[1, 2]", b"not json",

@@ -8,7 +8,8 @@ or registered classes), and sizes are bounded before anything is allocated.
 
 Example::
 
-    model = model_from_architecture(store.get(record.input_spec["architecture"]).decode())
+    blob = store.get(record.input_spec["architecture"], MAX_BYTES)
+    model = model_from_architecture(blob.decode())
 """
 
 from __future__ import annotations

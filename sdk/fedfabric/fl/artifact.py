@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fedfabric.fl.architecture import model_from_architecture
+from fedfabric.fl.architecture import MAX_BYTES, model_from_architecture
 from fedfabric.fl.vector import Layout, from_vector, model_spec
 from fedfabric.ledger.schema import Model
 from fedfabric.store import Store
@@ -43,8 +43,9 @@ def read_artifact(store: Store, record: Model) -> Any:
     if not isinstance(architecture, str):
         raise ValueError(f"model {record.name}:{record.version} records no architecture blob")
     owner = store.sibling(record.owner_msp)  # the registering organisation wrote both
-    model = model_from_architecture(owner.get(architecture).decode())
-    weights = np.frombuffer(owner.get(record.weights_hash), dtype=np.float64)  # hash-checked
+    model = model_from_architecture(owner.get(architecture, MAX_BYTES).decode())
+    weights = np.frombuffer(owner.get(record.weights_hash, 8 * Layout.of(model).size),
+                            dtype=np.float64)  # hash-checked
     if len(weights) != Layout.of(model).size:
         raise ValueError(f"model {record.name}:{record.version}: {len(weights)} weights for a "
                          f"model of {Layout.of(model).size}")

@@ -66,7 +66,7 @@ from fedfabric.ledger import (
     all_pages,
 )
 from fedfabric.ledger.schema import ModelSpec, Provenance, Round, Task
-from fedfabric.store import Store, StoreError, sha256
+from fedfabric.store import SEGMENT_LIMIT, OversizedBlob, Store, StoreError, sha256
 
 # One Keras training or evaluation at a time in a process (simulations run several
 # participants in threads of one process).
@@ -374,7 +374,7 @@ class Participant:
         public = None
         for msp in [self.msp_id, *endorsers]:
             with contextlib.suppress(StoreError):
-                public = self.store.sibling(msp).get(task.collective_key_hash)
+                public = self.store.sibling(msp).get(task.collective_key_hash, SEGMENT_LIMIT)
                 break
         if public is None:
             raise StoreError(f"no copy of task {task.id}'s collective key can be read")
@@ -403,11 +403,14 @@ class Participant:
             state.end("refused", str(e))
             return False
         if state.applied() < 0:
-            weights = np.frombuffer(self.store.sibling(task.initiator_msp).get(
-                task.initial_weights_hash), dtype=np.float64)
+            try:
+                weights = np.frombuffer(self.store.sibling(task.initiator_msp).get(
+                    task.initial_weights_hash, 8 * live.layout), dtype=np.float64)
+            except OversizedBlob:
+                weights = np.zeros(0)
             if len(weights) != live.layout:
-                state.end("refused", f"the initial weights have {len(weights)} values, the "
-                                     f"model {live.layout}")
+                state.end("refused", f"the initial weights are not {live.layout} values, as "
+                                     f"the model's")
                 return False
             state.save_weights(0, weights)
         return True

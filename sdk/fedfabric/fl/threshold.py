@@ -46,7 +46,7 @@ from fedfabric.he import threshold as th
 from fedfabric.keys import public_pem, unwrap, wrap
 from fedfabric.ledger import AlreadyExists, Ledger
 from fedfabric.ledger.schema import DecryptionShare, Round, Task
-from fedfabric.store import Manifest, Store, StoreError
+from fedfabric.store import MANIFEST_LIMIT, SEGMENT_LIMIT, Manifest, Store, StoreError
 
 CHECK_TOLERANCE = 1e-3  # of the scaled sample count (at most 1): flooding noise is ~1e-6
 MAX_ATTEMPTS = 64  # the chain's bound
@@ -85,7 +85,7 @@ class KeyBundle:
     @classmethod
     def read(cls, store: Store, task: Task, writer: str, digest: str) -> KeyBundle:
         try:
-            data = json.loads(store.sibling(writer).get(digest))
+            data = json.loads(store.sibling(writer).get(digest, MANIFEST_LIMIT))
             bundle = cls(str(data["writer"]), str(data["public_share"]),
                          {str(k): str(v) for k, v in data["shamir"].items()})
         except (StoreError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -142,7 +142,7 @@ def collective_key(store: Store, task: Task, members: dict[str, KeyBundle]) -> b
     shares = []
     for msp in task.members:
         try:
-            shares.append(store.sibling(msp).get(members[msp].public_share))
+            shares.append(store.sibling(msp).get(members[msp].public_share, SEGMENT_LIMIT))
         except StoreError as e:
             raise ThresholdKeyError(f"{msp}'s public-key share: {e}") from e
     return th.combine_public_key(crs(task), shares)
@@ -154,7 +154,7 @@ def threshold_secret(store: Store, task: Task, msp_id: str, key: X25519PrivateKe
     received = []
     for msp, bundle in members.items():
         try:
-            blob = store.sibling(msp).get(bundle.shamir[msp_id])
+            blob = store.sibling(msp).get(bundle.shamir[msp_id], SEGMENT_LIMIT)
             received.append(unwrap(blob, key, _context(task, msp, msp_id)))
         except (StoreError, KeyError, ValueError) as e:
             raise ThresholdKeyError(f"the Shamir share {msp} sent {msp_id}: {e}") from e
@@ -191,7 +191,7 @@ def share_parts(store: Store, share: DecryptionShare, task: Task, rnd: Round,
                 segments: int) -> list[str]:
     """A posted share's parts (one segment blob per segment of the aggregate), checked: in
     the poster's area, for this round's final aggregate."""
-    data = json.loads(store.sibling(share.msp_id).get(share.share_hash))
+    data = json.loads(store.sibling(share.msp_id).get(share.share_hash, MANIFEST_LIMIT))
     parts = data.get("parts")
     if data.get("kind") != SHARE or data.get("task_id") != task.id or \
             data.get("round") != rnd.round or data.get("attempt") != share.attempt or \

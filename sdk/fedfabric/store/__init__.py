@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fedfabric.store.base import (
+    MANIFEST_LIMIT,
+    SEGMENT_LIMIT,
     SEGMENT_SHARDS,
     Manifest,
+    OversizedBlob,
     Store,
     StoreError,
     TamperedBlob,
@@ -23,8 +26,9 @@ if TYPE_CHECKING:
     from fedfabric.store.s3 import S3Store
     from fedfabric.store.url import open_store
 
-__all__ = ["SEGMENT_SHARDS", "LocalStore", "Manifest", "S3Store", "Store", "StoreError",
-           "TamperedBlob", "open_store", "sha256"]
+__all__ = ["MANIFEST_LIMIT", "SEGMENT_LIMIT", "SEGMENT_SHARDS", "LocalStore", "Manifest",
+           "OversizedBlob", "S3Store", "Store", "StoreError", "TamperedBlob", "open_store",
+           "sha256"]
 
 
 def __getattr__(name: str) -> Any:

@@ -26,6 +26,10 @@ class TamperedBlob(StoreError):
     """A blob's content does not match its hash: it was altered or corrupted."""
 
 
+class OversizedBlob(StoreError):
+    """A blob is larger than its reader accepts: it is not read past the limit."""
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -38,6 +42,11 @@ def check_digest(digest: str) -> str:
 
 
 SEGMENT_SHARDS = 64  # ciphertext shards per segment blob (put_shards' grouping)
+# What a reader accepts from another organisation. A segment of any scheme is at most ~8.4 MB
+# (64 shards: threshold CKKS 4.2 MB, CKKS or Paillier 8.4 MB); a manifest lists a 67-byte entry
+# per segment (about 262,000 values), so 4 MiB holds one for over 10^10 values.
+SEGMENT_LIMIT = 32 << 20
+MANIFEST_LIMIT = 4 << 20
 _SEGMENT_MAGIC = b"fedfabric segment 1\n"
 
 
@@ -120,7 +129,11 @@ class Store(Protocol):
     def uri(self, digest: str) -> str: ...
     def has(self, digest: str) -> bool: ...
     def put(self, data: bytes) -> str: ...
-    def get(self, digest: str) -> bytes: ...
+    def get(self, digest: str, limit: int | None = None) -> bytes:
+        """The blob, checked against its hash; OversizedBlob, having read no more than
+        `limit` bytes, if it is longer."""
+        ...
+
     def put_file(self, source: Path) -> str: ...
     def get_file(self, digest: str, dest: Path) -> None: ...
     def put_manifest(self, manifest: Manifest) -> str: ...
@@ -149,13 +162,13 @@ class BlobStore(ABC):
     def put(self, data: bytes) -> str: ...
 
     @abstractmethod
-    def get(self, digest: str) -> bytes: ...
+    def get(self, digest: str, limit: int | None = None) -> bytes: ...
 
     def put_manifest(self, manifest: Manifest) -> str:
         return self.put(manifest.to_bytes())
 
     def get_manifest(self, digest: str) -> Manifest:
-        return Manifest.from_bytes(self.get(digest), digest)
+        return Manifest.from_bytes(self.get(digest, MANIFEST_LIMIT), digest)
 
     def put_segment(self, shards: list[bytes]) -> str:
         """Store consecutive shards as one blob; returns its hash."""
@@ -163,7 +176,7 @@ class BlobStore(ABC):
 
     def get_segment(self, digest: str) -> list[bytes]:
         """A segment's shards, verified against its hash."""
-        return unpack_segment(self.get(digest), digest)
+        return unpack_segment(self.get(digest, SEGMENT_LIMIT), digest)
 
     def put_shards(self, shards: list[bytes], length: int, scheme: str,
                    meta: dict[str, Any] | None = None) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from fedfabric.store.base import (
     BlobStore,
     Manifest,
+    OversizedBlob,
     StoreError,
     TamperedBlob,
     check_digest,
@@ -104,9 +105,11 @@ class LocalStore(BlobStore):
             raise
         return digest
 
-    def get(self, digest: str) -> bytes:
+    def get(self, digest: str, limit: int | None = None) -> bytes:
         with self._open(digest) as f:
-            data = f.read()
+            data = f.read() if limit is None else f.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            raise OversizedBlob(f"blob {digest} in {self.root} is larger than {limit} bytes")
         if sha256(data) != digest:
             raise TamperedBlob(f"blob {digest} in {self.root} does not match its hash")
         return data

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from fedfabric.store.base import BlobStore, StoreError, TamperedBlob, check_digest, sha256
+from fedfabric.store.base import (
+    BlobStore,
+    OversizedBlob,
+    StoreError,
+    TamperedBlob,
+    check_digest,
+    sha256,
+)
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
@@ -175,10 +182,16 @@ class S3Store(BlobStore):
             self._put_object(key, data)
         return digest
 
-    def get(self, digest: str) -> bytes:
+    def get(self, digest: str, limit: int | None = None) -> bytes:
         key = self.key(digest)
         data = bytearray()
-        if self._read(key, data.extend) != digest:
+
+        def keep(block: bytes) -> None:
+            if limit is not None and len(data) + len(block) > limit:
+                raise OversizedBlob(f"{self._where(key)} is larger than {limit} bytes")
+            data.extend(block)
+
+        if self._read(key, keep) != digest:
             raise TamperedBlob(f"{self._where(key)} does not match its hash")
         return bytes(data)
 
