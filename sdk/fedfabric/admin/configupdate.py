@@ -4,8 +4,9 @@ An update is a file (a common.Envelope holding a ConfigUpdateEnvelope) that trav
 organisations' admins: one member computes it, each signer adds its admin's signature with
 `peer channel signconfigtx`, and one member submits it with `peer channel update`, which adds
 the submitter's signature too. The orderer checks the signatures against the policy that
-governs each changed element (adding or removing an organisation: /Channel/Application/Admins,
-MAJORITY of the members' admins; an organisation's MSP: that organisation's Admins).
+governs each changed element (adding or removing an organisation, and with it the channel's
+endorsement policy, a majority of the members' peers: /Channel/Application/Admins, MAJORITY of
+the members' admins; an organisation's MSP: that organisation's Admins).
 
 Example::
 
@@ -90,12 +91,36 @@ def application_orgs(config: Config) -> list[str]:
     return sorted(config["channel_group"]["groups"]["Application"]["groups"])
 
 
+def majority_endorsement(msp_ids: list[str]) -> dict[str, Any]:
+    """The policy value (configtxlator's JSON) of crypto.majority_endorsement_rule: more than
+    half of these organisations' peers."""
+    members = sorted(msp_ids)
+    return {
+        "identities": [{"principal": {"msp_identifier": m, "role": "PEER"},
+                        "principal_classification": "ROLE"} for m in members],
+        "rule": {"n_out_of": {"n": len(members) // 2 + 1,
+                              "rules": [{"signed_by": i} for i in range(len(members))]}},
+        "version": 0,
+    }
+
+
+def _with_members_endorsement(config: Config) -> Config:
+    """The channel's endorsement policy rewritten for its current members, when it is the
+    signature policy fedfabric writes (a channel made with Fabric's implicit MAJORITY keeps
+    it: that one follows the members by itself)."""
+    application = config["channel_group"]["groups"]["Application"]
+    policy = application.get("policies", {}).get("Endorsement", {}).get("policy", {})
+    if policy.get("type") == 1:
+        policy["value"] = majority_endorsement(application_orgs(config))
+    return config
+
+
 def with_org(config: Config, msp_id: str, group: dict[str, Any]) -> Config:
     if msp_id in application_orgs(config):
         raise AdminError(f"{msp_id} is already a member of the channel")
     updated = copy.deepcopy(config)
     updated["channel_group"]["groups"]["Application"]["groups"][msp_id] = group
-    return updated
+    return _with_members_endorsement(updated)
 
 
 def without_org(config: Config, msp_id: str) -> Config:
@@ -106,7 +131,7 @@ def without_org(config: Config, msp_id: str) -> Config:
         raise AdminError("the channel's last organisation cannot leave it")
     updated = copy.deepcopy(config)
     del updated["channel_group"]["groups"]["Application"]["groups"][msp_id]
-    return updated
+    return _with_members_endorsement(updated)
 
 
 def with_crl(config: Config, msp_id: str, crl_pem: bytes) -> Config:

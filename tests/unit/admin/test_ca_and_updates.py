@@ -73,6 +73,31 @@ def test_config_edits_add_remove_and_revoke_without_touching_the_original():
         configupdate.without_org(_config("Org1MSP"), "Org1MSP")
 
 
+def test_adding_or_removing_an_org_rewrites_a_majority_endorsement_policy():
+    config = _config("Org1MSP", "Org2MSP", "Org3MSP")
+    signature = {"type": 1, "value": configupdate.majority_endorsement(["Org1MSP", "Org2MSP",
+                                                                       "Org3MSP"])}
+    config["channel_group"]["groups"]["Application"]["policies"] = {
+        "Endorsement": {"mod_policy": "Admins", "policy": signature}}
+    added = configupdate.with_org(config, "Org4MSP", {"values": {}})
+
+    def rule(c: dict) -> tuple[int, list[str]]:
+        value = c["channel_group"]["groups"]["Application"]["policies"]["Endorsement"][
+            "policy"]["value"]
+        return (value["rule"]["n_out_of"]["n"],
+                [i["principal"]["msp_identifier"] for i in value["identities"]])
+
+    assert rule(config) == (2, ["Org1MSP", "Org2MSP", "Org3MSP"])
+    assert rule(added) == (3, ["Org1MSP", "Org2MSP", "Org3MSP", "Org4MSP"])
+    assert rule(configupdate.without_org(added, "Org2MSP")) == (2, ["Org1MSP", "Org3MSP",
+                                                                    "Org4MSP"])
+    implicit = {"type": 3, "value": {"rule": "MAJORITY", "sub_policy": "Endorsement"}}
+    config["channel_group"]["groups"]["Application"]["policies"]["Endorsement"]["policy"] = \
+        implicit
+    assert configupdate.with_org(config, "Org4MSP", {})["channel_group"]["groups"][
+        "Application"]["policies"]["Endorsement"]["policy"] == implicit  # follows by itself
+
+
 def test_a_file_that_is_not_an_update_is_refused(tmp_path):
     with pytest.raises(AdminError, match="cannot read the update"):
         configupdate.summary(tmp_path / "missing.pb")

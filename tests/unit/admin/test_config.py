@@ -22,7 +22,8 @@ def test_configtx_has_majority_policies_and_every_consenter(tmp_path):
     t = Topology(orgs=3, orderers=3, base_port=20000)
     profile = crypto.configtx(t, tmp_path)["Profiles"][crypto.PROFILE]
     app = profile["Application"]
-    assert app["Policies"]["Endorsement"]["Rule"] == "MAJORITY Endorsement"
+    assert app["Policies"]["Endorsement"] == {
+        "Type": "Signature", "Rule": "OutOf(2, 'Org1MSP.peer', 'Org2MSP.peer', 'Org3MSP.peer')"}
     assert app["Policies"]["LifecycleEndorsement"]["Rule"] == "MAJORITY Endorsement"
     assert [o["ID"] for o in app["Organizations"]] == ["Org1MSP", "Org2MSP", "Org3MSP"]
     anchors = [o["AnchorPeers"][0]["Port"] for o in app["Organizations"]]
