@@ -34,6 +34,25 @@ class Network:
         data = self.get_contract("qscc").evaluate("GetChainInfo", [self.name])
         return int(ledger_pb2.BlockchainInfo.FromString(data).height)
 
+    @property
+    def msp_id(self) -> str:
+        """The MSP id of the identity this network is used as."""
+        return self._client.identity.msp_id
+
+    def organizations(self) -> list[str]:
+        """The MSP ids of the channel's application organisations, sorted, from its current
+        configuration (the cscc system chaincode: any member may read it)."""
+        from fabric_protos.common import configtx_pb2
+        from fabric_protos.msp import msp_config_pb2
+
+        data = self.get_contract("cscc").evaluate("GetChannelConfig", [self.name])
+        groups = configtx_pb2.Config.FromString(data).channel_group.groups
+        orgs = []
+        for org in groups["Application"].groups.values():
+            msp = msp_config_pb2.MSPConfig.FromString(org.values["MSP"].value)
+            orgs.append(msp_config_pb2.FabricMSPConfig.FromString(msp.config).name)
+        return sorted(orgs)
+
     def new_chaincode_events_request(
         self, chaincode_name: str, start_block: int | None = None,
         checkpoint: Checkpointer | None = None,

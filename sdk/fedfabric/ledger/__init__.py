@@ -22,6 +22,7 @@ from fedfabric.gateway import (
 )
 from fedfabric.ledger.api import Datasets, Models, Tasks, all_pages
 from fedfabric.ledger.calls import ContractCalls
+from fedfabric.ledger.endorsers import MajorityEndorsers
 from fedfabric.ledger.errors import (
     AlreadyExists,
     Conflict,
@@ -56,8 +57,10 @@ class Ledger:
 
     def __init__(self, network: Network, chaincode: str = "fedfabric", retries: int = 8,
                  after_commit: Callable[[int], None] | None = None) -> None:
+        endorsers = MajorityEndorsers(network)
+
         def calls(contract: str) -> ContractCalls:
-            return ContractCalls(network, chaincode, contract, retries, after_commit)
+            return ContractCalls(network, chaincode, contract, retries, after_commit, endorsers)
 
         self.network, self.chaincode = network, chaincode
         self.datasets = Datasets(calls("datasets"))

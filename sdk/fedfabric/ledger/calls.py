@@ -1,7 +1,9 @@
 """Calling one contract of the chaincode: JSON in and out, refusals as LedgerErrors, and bounded
 retries of submits that lose a race: an MVCC or phantom-read conflict at commit (an invalid
 transaction wrote nothing), or endorsing peers at different heights that answered differently
-("ProposalResponsePayloads do not match": nothing was ordered)."""
+("ProposalResponsePayloads do not match": nothing was ordered). On channels of many
+organisations the endorsers are named by fedfabric.ledger.endorsers, and discovery chooses
+when they cannot endorse."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fedfabric.gateway import CommitError, Contract, GatewayError, Network
-from fedfabric.ledger.errors import Conflict, from_commit_error, from_gateway_error
+from fedfabric.ledger.endorsers import MajorityEndorsers
+from fedfabric.ledger.errors import (
+    Conflict,
+    LedgerError,
+    from_commit_error,
+    from_gateway_error,
+)
 from fedfabric.ledger.schema import Event
 
 RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
@@ -29,11 +37,13 @@ def _endorsers_disagreed(error: GatewayError) -> bool:
 
 class ContractCalls:
     def __init__(self, network: Network, chaincode: str, contract: str, retries: int = 8,
-                 after_commit: Callable[[int], None] | None = None) -> None:
+                 after_commit: Callable[[int], None] | None = None,
+                 endorsers: MajorityEndorsers | None = None) -> None:
         self.contract_name = contract
         self._contract: Contract = network.get_contract(chaincode, contract)
         self._retries = retries
         self._after_commit = after_commit
+        self._endorsers = endorsers
 
     def evaluate(self, function: str, *args: str) -> Any:
         try:
@@ -44,24 +54,41 @@ class ContractCalls:
     def submit(self, function: str, *args: str) -> Event:
         """Submit and wait for the commit; returns the event the transaction emitted."""
         status = None
+        named = self._endorsers.pick() if self._endorsers is not None else None
         for attempt in range(self._retries + 1):
             try:
-                submitted = self._contract.submit_async(function, args)
+                submitted = self._contract.submit_async(function, args,
+                                                        endorsing_organizations=named)
                 status = submitted.status()
             except GatewayError as e:
                 if _endorsers_disagreed(e) and attempt < self._retries:
                     time.sleep(random.uniform(0.1, 0.4) * (attempt + 1))  # let peers catch up
                     continue
-                raise from_gateway_error(e) from e
+                error = from_gateway_error(e)
+                if named and type(error) is LedgerError and attempt < self._retries:
+                    named = self._let_discovery_choose()  # not a refusal: a named peer failed
+                    continue
+                raise error from e
             if status.successful:
                 if self._after_commit is not None:
                     self._after_commit(status.block_number)
                 name, payload = submitted.chaincode_event or ("", submitted.result)
                 return Event(name, json.loads(payload), status.transaction_id,
                              status.block_number)
+            if named and status.code_name == "ENDORSEMENT_POLICY_FAILURE" and \
+                    attempt < self._retries:
+                named = self._let_discovery_choose()  # the channel's members changed
+                continue
             if status.code_name not in RETRYABLE:
                 raise from_commit_error(CommitError(status.transaction_id, status.code))
             if attempt < self._retries:
                 time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))  # spread the racers
         raise Conflict(f"{function} lost {self._retries + 1} races with concurrent transactions",
                        status.transaction_id if status is not None else None)
+
+    def _let_discovery_choose(self) -> list[str] | None:
+        """None (no organisations named), after making the endorsers read the channel
+        again."""
+        assert self._endorsers is not None
+        self._endorsers.forget()
+        return None
