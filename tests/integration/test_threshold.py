@@ -131,6 +131,16 @@ class ThresholdTask:
         return results
 
 
+def relative_error(result: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.max(np.abs(result - expected)) / np.max(np.abs(expected)))
+
+
+def share_attempts(ledgers, task: ThresholdTask) -> set[tuple[int, str]]:
+    """(attempt, member) of every decryption share posted for round 1."""
+    return {(s.attempt, s.msp_id)
+            for s in ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)}
+
+
 def test_t_members_decrypt_the_aggregate_and_no_one_alone(ledgers, tmp_path):
     task = ThresholdTask(ledgers, tmp_path)
     assert task.task.collective_key_hash and task.task.current_round == 1
@@ -138,7 +148,7 @@ def test_t_members_decrypt_the_aggregate_and_no_one_alone(ledgers, tmp_path):
     results = task.decrypt_all()
     expected = sum(sent.values())
     for org, result in results.items():  # every member gets the same, right sum
-        assert np.max(np.abs(result - expected)) / np.max(np.abs(expected)) < 1e-4, org
+        assert relative_error(result, expected) < 1e-4, org
         assert np.array_equal(result, results["Org1"])
     shares = ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)
     assert sorted(s.msp_id for s in shares) == ["Org1MSP", "Org2MSP"]  # t of them, not all
@@ -155,11 +165,9 @@ def test_a_tampered_decryption_share_is_left_out_and_the_result_is_still_right(l
     (task.store.root / part[:2] / part).write_bytes(b"tampered")  # in the store, after posting
     results = task.decrypt_all()
     expected = sum(sent.values())
-    assert all(np.max(np.abs(r - expected)) / np.max(np.abs(expected)) < 1e-4
-               for r in results.values())
-    attempts = {(s.attempt, s.msp_id) for s in
-                ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)}
-    assert attempts == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"), (1, "Org3MSP")}
+    assert all(relative_error(r, expected) < 1e-4 for r in results.values())
+    assert share_attempts(ledgers, task) == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"),
+                                             (1, "Org3MSP")}
 
 
 def test_shares_posted_with_the_endorsements_decrypt_the_round_with_no_more_blocks(
@@ -173,7 +181,7 @@ def test_shares_posted_with_the_endorsements_decrypt_the_round_with_no_more_bloc
     expected = sum(sent.values())
     for org, result in results.items():
         assert result is not None, org
-        assert np.max(np.abs(result - expected)) / np.max(np.abs(expected)) < 1e-4, org
+        assert relative_error(result, expected) < 1e-4, org
     assert ledgers[("Org1", "User1")].block_height() == height  # nobody posted anything more
     final = tasks.round(task.id, 1).final_hash
     assert {(s.attempt, s.msp_id, s.aggregate_hash) for s in
@@ -188,11 +196,9 @@ def test_a_share_of_an_aggregate_the_quorum_did_not_finalize_is_left_out(ledgers
     sent = task.play_round(shares=True, dissent="Org2")  # in the first set, decrypting zeros
     results = task.decrypt_all()
     expected = sum(sent.values())
-    assert all(np.max(np.abs(r - expected)) / np.max(np.abs(expected)) < 1e-4
-               for r in results.values())
-    attempts = {(s.attempt, s.msp_id) for s in
-                ledgers[("Org1", "User1")].tasks.decryption_shares(task.id, 1)}
-    assert attempts == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"), (1, "Org3MSP")}
+    assert all(relative_error(r, expected) < 1e-4 for r in results.values())
+    assert share_attempts(ledgers, task) == {(0, "Org1MSP"), (0, "Org2MSP"), (1, "Org1MSP"),
+                                             (1, "Org3MSP")}
 
 
 def test_shares_outside_the_rules_are_refused(ledgers, tmp_path):

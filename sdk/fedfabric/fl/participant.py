@@ -100,7 +100,6 @@ class _Live:
     waiting: dict[str, float] = field(default_factory=dict)  # when a step's condition held
 
 
-
 class Participant:
     def __init__(self, ledger: Ledger, msp_id: str, app: FLApp, data_location: str,
                  store: Store, state_dir: Path, key: X25519PrivateKey,
@@ -404,13 +403,15 @@ class Participant:
             return False
         if state.applied() < 0:
             try:
-                weights = np.frombuffer(self.store.sibling(task.initiator_msp).get(
-                    task.initial_weights_hash, 8 * live.layout), dtype=np.float64)
-            except OversizedBlob:
-                weights = np.zeros(0)
+                blob = self.store.sibling(task.initiator_msp).get(task.initial_weights_hash,
+                                                                  8 * live.layout)
+            except OversizedBlob as e:
+                state.end("refused", f"the initial weights are too large: {e}")
+                return False
+            weights = np.frombuffer(blob, dtype=np.float64)
             if len(weights) != live.layout:
-                state.end("refused", f"the initial weights are not {live.layout} values, as "
-                                     f"the model's")
+                state.end("refused", f"the initial weights have {len(weights)} values, the "
+                                     f"model {live.layout}")
                 return False
             state.save_weights(0, weights)
         return True

@@ -66,7 +66,8 @@ class ContractCalls:
                     continue
                 error = from_gateway_error(e)
                 if named and type(error) is LedgerError and attempt < self._retries:
-                    named = self._let_discovery_choose()  # not a refusal: a named peer failed
+                    self._forget_named()  # not a refusal: a named peer failed
+                    named = None
                     continue
                 raise error from e
             if status.successful:
@@ -77,7 +78,8 @@ class ContractCalls:
                              status.block_number)
             if named and status.code_name == "ENDORSEMENT_POLICY_FAILURE" and \
                     attempt < self._retries:
-                named = self._let_discovery_choose()  # the channel's members changed
+                self._forget_named()  # the channel's members changed
+                named = None
                 continue
             if status.code_name not in RETRYABLE:
                 raise from_commit_error(CommitError(status.transaction_id, status.code))
@@ -86,9 +88,8 @@ class ContractCalls:
         raise Conflict(f"{function} lost {self._retries + 1} races with concurrent transactions",
                        status.transaction_id if status is not None else None)
 
-    def _let_discovery_choose(self) -> list[str] | None:
-        """None (no organisations named), after making the endorsers read the channel
-        again."""
+    def _forget_named(self) -> None:
+        """From now on let discovery choose this submit's endorsers; the next submit's are
+        named from the channel's configuration read again."""
         assert self._endorsers is not None
         self._endorsers.forget()
-        return None
