@@ -13,7 +13,7 @@ from fedfabric.admin.docker import DockerNetwork, engine_ready
 from fedfabric.admin.progress import PrintProgress
 from support.ports import base_port
 
-BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_BASE_PORT", 47000)
+BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_BASE_PORT", 23000)
 
 
 @pytest.fixture(scope="session")

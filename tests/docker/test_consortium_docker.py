@@ -1,7 +1,7 @@
 """An organisation joins a network in containers; its containers mount only its own material.
 
 A network of its own (identities from each organisation's CA) at
-FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT (default 48000), apart from the session's Docker network.
+FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT (default 24000), apart from the session's Docker network.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fedfabric.admin.progress import PrintProgress
 from fedfabric.gateway import ConnectionProfile
 from support.ports import base_port
 
-BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT", 48000)
+BASE_PORT = base_port("FEDFABRIC_DOCKER_TEST_ADMIN_BASE_PORT", 24000)
 
 
 @pytest.fixture(scope="module")

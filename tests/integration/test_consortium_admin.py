@@ -2,7 +2,7 @@
 identities revoked, an organisation joining and one leaving through signed config updates,
 a chaincode upgrade, the official Node gateway client, port clashes.
 
-The module brings one network up at FEDFABRIC_TEST_ADMIN_BASE_PORT (default 37000), apart from
+The module brings one network up at FEDFABRIC_TEST_ADMIN_BASE_PORT (default 31000), apart from
 the session network, and drives it through the `fedfabric` commands an admin types.
 """
 
@@ -33,7 +33,7 @@ from support.ports import base_port
 
 from .conftest import unique
 
-BASE_PORT = base_port("FEDFABRIC_TEST_ADMIN_BASE_PORT", 37000, span=900)
+BASE_PORT = base_port("FEDFABRIC_TEST_ADMIN_BASE_PORT", 31000, span=900)
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 

@@ -3,7 +3,7 @@ profile names each organisation's credentials, participants started without stor
 exchange every blob through the server, an organisation that leaves loses its access, and the
 store's contents survive the network going down and up.
 
-The module brings one network up at FEDFABRIC_TEST_STORE_NET_BASE_PORT (default 39000).
+The module brings one network up at FEDFABRIC_TEST_STORE_NET_BASE_PORT (default 22000).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from fedfabric.store import S3Store, StoreError, open_store
 from support.consortium import APP_DIR, ORGS, cli
 from support.ports import base_port
 
-BASE_PORT = base_port("FEDFABRIC_TEST_STORE_NET_BASE_PORT", 39000)
+BASE_PORT = base_port("FEDFABRIC_TEST_STORE_NET_BASE_PORT", 22000)
 
 
 def ok(*args: str, timeout: float = 300) -> str:

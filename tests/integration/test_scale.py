@@ -29,7 +29,7 @@ BENCH_APP = Path(__file__).resolve().parents[2] / "bench" / "apps" / "dense"
 @pytest.fixture(scope="module")
 def nine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
     net = NativeNetwork(tmp_path_factory.mktemp("nine") / "network")
-    base = base_port("FEDFABRIC_TEST_NINE_BASE_PORT", 35000)
+    base = base_port("FEDFABRIC_TEST_NINE_BASE_PORT", 30000)
     try:
         net.up(Topology(orgs=9, base_port=base, crypto="cryptogen"), progress=PrintProgress())
         yield net

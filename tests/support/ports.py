@@ -1,4 +1,9 @@
-"""Where a test network listens: its own range, or a free one when another run holds it."""
+"""Where a test network listens: its own range, or a free one when another run holds it.
+
+The default ranges (22000-31900) lie below Linux's ephemeral range (32768-60999), from which
+every outgoing connection takes its local port: a range there can be taken by some connection
+between the check and the network's start, as a CI run found.
+"""
 
 from __future__ import annotations
 
