@@ -167,7 +167,7 @@ func (c *TaskContract) CloseRound(ctx contractapi.TransactionContextInterface, t
 	if err != nil {
 		return "", err
 	}
-	sort.Slice(updates, func(i, j int) bool { return updates[i].MSP < updates[j].MSP })
+	sortBySubmission(updates)
 	r.Status, r.ClosedAt, r.Included, r.TotalSamples = RoundClosed, formatTime(now), nil, 0
 	for _, u := range updates {
 		r.Included = append(r.Included, Included{MSP: u.MSP, ManifestHash: u.ManifestHash, Samples: u.Samples})
@@ -178,6 +178,23 @@ func (c *TaskContract) CloseRound(ctx contractapi.TransactionContextInterface, t
 	}
 	return emit(ctx, "RoundClosed", map[string]interface{}{"task_id": t.ID, "round": r.Round,
 		"included": r.Included, "total_samples": r.TotalSamples, "closed_at": r.ClosedAt})
+}
+
+// sortBySubmission orders updates by their transactions' times, then MSP id: the first
+// submitters, who have had time to add the others' updates as they came, head the included list
+// and so the first decryption set of a threshold-ckks round.
+func sortBySubmission(updates []Update) {
+	at := make(map[string]time.Time, len(updates))
+	for _, u := range updates {
+		at[u.MSP], _ = time.Parse(time.RFC3339Nano, u.Time) // written by txTime: always parses
+	}
+	sort.Slice(updates, func(i, j int) bool {
+		ti, tj := at[updates[i].MSP], at[updates[j].MSP]
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return updates[i].MSP < updates[j].MSP
+	})
 }
 
 // EndorseAggregate records the caller's organisation's aggregate hash for a closed round of an

@@ -38,7 +38,9 @@ func postShare(round, attempt, hash string) txFunc {
 }
 
 func endorseWithShare(round, hash, share string) txFunc {
-	return func(ctx Ctx) (string, error) { return tasks.EndorseAggregate(ctx, "t1", round, hash, "file:///agg", share) }
+	return func(ctx Ctx) (string, error) {
+		return tasks.EndorseAggregate(ctx, "t1", round, hash, "file:///agg", share)
+	}
 }
 
 func TestAnEndorsementCarriesTheFirstAttemptsShare(t *testing.T) {
@@ -60,7 +62,7 @@ func TestAnEndorsementCarriesTheFirstAttemptsShare(t *testing.T) {
 		t.Errorf("event %q, %d range reads", l.lastEvent(), l.stub.ranges)
 	}
 	l.ok("Org2MSP", "client", endorseWithShare("1", hashC, hashB)) // its share of another aggregate
-	l.ok("Org3MSP", "client", endorse("1", hashA))                   // no share
+	l.ok("Org3MSP", "client", endorse("1", hashA))                 // no share
 	shares := listShares(l)
 	if len(shares) != 2 || shares[0].Attempt != 0 || shares[0].AggregateHash != hashA ||
 		shares[1].MSP != "Org2MSP" || shares[1].AggregateHash != hashC {

@@ -112,7 +112,9 @@ def test_a_task_from_creation_to_a_verified_model(ledgers, task, profile, networ
     assert all(isinstance(c, FailedPrecondition) for c in closes if isinstance(c, Exception))
     closed = ledgers[("Org3", "User1")].tasks.round(spec.id, 1)
     assert closed.status == "CLOSED" and closed.total_samples == 180
-    assert [i.msp_id for i in closed.included] == ["Org1MSP", "Org2MSP", "Org3MSP"]
+    # Included in the order they were submitted (transaction time, then MSP id).
+    order = sorted(updates, key=lambda u: (datetime.datetime.fromisoformat(u.time), u.msp_id))
+    assert [i.msp_id for i in closed.included] == [u.msp_id for u in order]
     with pytest.raises(FailedPrecondition):
         submit("Org2", 1)  # the round is closed: a late or replayed update is refused
     assert len(ledgers[("Org2", "User1")].tasks.updates(spec.id, 1)) == 3
