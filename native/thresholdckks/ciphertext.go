@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/tuneinsight/lattigo/v6/core/rlwe"
 )
@@ -80,8 +81,9 @@ func openShards(ps *paramSet, shards [][]byte, what string) ([]*shard, error) {
 
 // encryptZeros makes count encryptions of zero under the public key, ahead of time: encrypt adds
 // a vector's values to them, so that encrypting an update costs little once it is known. Each is
-// as secret as an encryption's randomness and must be used once.
-func encryptZeros(pkBytes []byte, count int64) ([][]byte, error) {
+// as secret as an encryption's randomness and must be used once. workers: at most that many
+// goroutines (1: on the calling thread; 0: one per core).
+func encryptZeros(pkBytes []byte, count, workers int64) ([][]byte, error) {
 	ps, pk, err := openPublicKey(pkBytes)
 	if err != nil {
 		return nil, err
@@ -89,9 +91,15 @@ func encryptZeros(pkBytes []byte, count int64) ([][]byte, error) {
 	if count < 1 || count > 1<<16 {
 		return nil, invalid("count must be from 1 to 65536, not %d", count)
 	}
+	if workers < 0 || workers > 1<<10 {
+		return nil, invalid("workers must be from 0 to 1024, not %d", workers)
+	}
+	if workers == 0 {
+		workers = int64(runtime.GOMAXPROCS(0))
+	}
 	key := digest8(pkBytes)
 	out := make([][]byte, count)
-	err = parallel(int(count), func() *zeroMaker { return newZeroMaker(ps, pk) }, func(z *zeroMaker, k int) error {
+	err = parallelOn(int(workers), int(count), func() *zeroMaker { return newZeroMaker(ps, pk) }, func(z *zeroMaker, k int) error {
 		if err := z.enc.EncryptZero(z.ct); err != nil {
 			return err
 		}

@@ -111,7 +111,7 @@ func dispatch(op string, f [][]byte) ([][]byte, error) {
 			return nil, err
 		}
 		return encrypt(f[0], values, f[2:])
-	case "encrypt_zeros": // public key, count
+	case "encrypt_zeros": // public key, count[, workers]
 		if err := need(f, 2, op); err != nil {
 			return nil, err
 		}
@@ -119,7 +119,13 @@ func dispatch(op string, f [][]byte) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return encryptZeros(f[0], count)
+		workers := int64(0)
+		if len(f) > 2 {
+			if workers, err = argInt(f[2], "workers"); err != nil {
+				return nil, err
+			}
+		}
+		return encryptZeros(f[0], count, workers)
 	case "validate": // public key, length, shards...
 		if err := need(f, 2, op); err != nil {
 			return nil, err

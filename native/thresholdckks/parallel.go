@@ -11,9 +11,18 @@ import (
 // parallel runs f(state, i) for i in [0, n) on GOMAXPROCS goroutines, each with its own state.
 // A panic in f becomes an error instead of ending the process.
 func parallel[S any](n int, newState func() S, f func(S, int) error) error {
-	workers := runtime.GOMAXPROCS(0)
+	return parallelOn(runtime.GOMAXPROCS(0), n, newState, f)
+}
+
+// parallelOn is parallel on at most workers goroutines. With one worker it runs on the calling
+// thread itself, so that a caller that lowered its thread's priority does the work at that
+// priority.
+func parallelOn[S any](workers, n int, newState func() S, f func(S, int) error) error {
 	if workers > n {
 		workers = n
+	}
+	if workers == 1 {
+		return inline(n, newState(), f)
 	}
 	var mu sync.Mutex
 	var first error
@@ -55,4 +64,18 @@ func parallel[S any](n int, newState func() S, f func(S, int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+func inline[S any](n int, state S, f func(S, int) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if err := f(state, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -47,7 +47,7 @@ func TestTwoOfThreeDecrypt(t *testing.T) {
 	for i := range values {
 		values[i] = math.Sin(float64(i))
 	}
-	zeros, err := encryptZeros(pk, 1) // shard 0 from an encryption of zero made ahead of time
+	zeros, err := encryptZeros(pk, 1, 1) // shard 0 from an encryption of zero made ahead of time
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,12 +166,14 @@ class ThresholdCKKS:
     def public_bytes(self) -> bytes:
         return self._public
 
-    def precompute(self, shards: int) -> int:
+    def precompute(self, shards: int, workers: int = 0) -> int:
         """Make `shards` encryptions of zero ahead of time (while waiting for something else),
         so that encrypt, once the vector is known, only adds it to them. They stay in this
-        object's memory and are used once each. Returns how many are ready."""
+        object's memory and are used once each. workers: the threads that make them (1: the
+        calling thread alone, at its priority; 0: one per core). Returns how many are ready."""
         if shards > 0:
-            made = call("encrypt_zeros", self._public, int_field(int(shards)))
+            made = call("encrypt_zeros", self._public, int_field(int(shards)),
+                        int_field(int(workers)))
             with self._lock:
                 self._zeros.extend(made)
         return self.precomputed

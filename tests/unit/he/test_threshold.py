@@ -190,6 +190,21 @@ def test_precomputed_encryptions_of_zero_are_used_once_and_decrypt_alike(three):
     assert s.precomputed == 4
 
 
+def test_one_worker_makes_encryptions_of_zero_on_the_calling_thread(three):
+    """So a thread that lowered its priority makes them at that priority."""
+    import time
+
+    s = th.ThresholdCKKS(three.scheme.public_bytes())
+    s.precompute(1, workers=1)  # warm
+    thread, process = time.thread_time(), time.process_time()
+    assert s.precompute(48, workers=1) == 49
+    on_thread, in_all = time.thread_time() - thread, time.process_time() - process
+    assert in_all > 0 and on_thread >= 0.8 * in_all, (on_thread, in_all)
+    with pytest.raises(ValueError, match="workers must be from 0"):
+        lattigo.call("encrypt_zeros", s.public_bytes(), lattigo.int_field(1),
+                     lattigo.int_field(-1))
+
+
 def test_an_encryption_of_zero_under_another_key_is_refused(three):
     other = th.ThresholdCKKS(th.combine_public_key(CRS, [th.keygen(CRS)[1]]))
     zero = lattigo.call("encrypt_zeros", other.public_bytes(), lattigo.int_field(1))
