@@ -31,10 +31,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fedfabric.fl import rounds, threshold
 from fedfabric.fl.app import AppError, FLApp, LocalData
 from fedfabric.fl.artifact import weights_bytes, write_artifact
-from fedfabric.fl.encoding import SHARD, packed_length
+from fedfabric.fl.encoding import SHARD, Encoding, packed_length
 from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
@@ -65,7 +66,15 @@ from fedfabric.ledger import (
     NotFound,
     all_pages,
 )
-from fedfabric.ledger.schema import ModelSpec, Provenance, Round, Task
+from fedfabric.ledger.schema import (
+    Endorsement,
+    Included,
+    ModelSpec,
+    Provenance,
+    Round,
+    Task,
+    Update,
+)
 from fedfabric.store import SEGMENT_LIMIT, OversizedBlob, Store, StoreError, sha256
 
 # One Keras training or evaluation at a time in a process (simulations run several
@@ -75,7 +84,7 @@ REGISTRATION_WAIT = 300  # seconds after completion a member waits for the model
 DESIGNATED_GRACE = 4.0  # seconds the other members give the designated one to send a step
 SHARES_GRACE = 2.0  # seconds a quorum waits for the first decryption set's endorsements
 PRECOMPUTED_SHARDS = 256  # encryptions of zero kept ready per task (16 MiB: a 1M-value update)
-PRECOMPUTE_STEP = 16  # made at a time while idle (a few tens of ms: events wait no longer)
+PRECOMPUTE_STEP = 16  # made at a time (tens of ms), so the thread soon sees a stop
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,10 @@ class _Live:
     secret: bytes | None = None  # threshold-ckks: this member's t-out-of-N secret
     errors: set[str] = field(default_factory=set)
     waiting: dict[str, float] = field(default_factory=dict)  # when a step's condition held
+    presums: dict[int, rounds.Presum] = field(default_factory=dict)  # round -> updates added
+    # round -> (the aggregate its quorum endorsed, that aggregate decrypted or None, samples)
+    decrypted: dict[int, tuple[str, np.ndarray | None, int]] = field(default_factory=dict)
+    sending: dict[str, Future[None]] = field(default_factory=dict)  # step -> its transaction
 
 
 class Participant:
@@ -121,6 +134,11 @@ class Participant:
         # Each round's model is evaluated and its metrics go on chain from this thread.
         self._background = ThreadPoolExecutor(1, thread_name_prefix=f"metrics-{msp_id}")
         self._metrics_jobs: dict[tuple[str, int], Future[None]] = {}
+        # Close, finalize and the like commit from this thread while the loop goes on.
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix=f"send-{msp_id}")
+        self._used_zeros = threading.Event()  # wakes the thread that makes encryptions of zero
+        self._idle = threading.Event()  # clear while the loop works on ciphertexts
+        self._idle.set()
         # Fault injection: hold(step, round) runs before "submit", "endorse" and "apply".
         self.hold = hold or (lambda step, round: None)
 
@@ -156,13 +174,14 @@ class Participant:
         events: queue.Queue[LedgerEvent] = queue.Queue()
         reader = threading.Thread(target=self._read_events, args=(events, stop), daemon=True)
         reader.start()
+        threading.Thread(target=self._make_zeros, args=(stop,), daemon=True,
+                         name=f"zeros-{self.msp_id}").start()
         self.log.info("%s follows the chain with app %s (%s…) and %d training samples",
                       self.msp_id, self.app.name, self.app.content_hash[:12],
                       self.data.train.samples)
         try:
             while not stop.is_set():
-                # A block's events: one pass, not one each; idle, it prepares encryptions.
-                batch = _drain(events, self.poll, self._precompute)
+                batch = _drain(events, self.poll)  # a block's events: one pass, not one each
                 for event in batch:
                     self._note(event)
                 self.step()
@@ -176,6 +195,7 @@ class Participant:
             if self._stream is not None:
                 self._stream.close()
             self._background.shutdown(wait=True)
+            self._sender.shutdown(wait=True)
 
     def _read_events(self, out: queue.Queue[LedgerEvent], stop: threading.Event) -> None:
         """Feed events to the loop; reopen the stream from the checkpoint when it breaks."""
@@ -262,11 +282,15 @@ class Participant:
                 r += 1
             elif rnd.status == "OPEN":
                 self._submit(task, live, state, r)
-                self._maybe_close(task, live, rnd)
+                updates = self.ledger.tasks.updates(task.id, r)
+                self._maybe_close(task, live, rnd, updates)
+                self._add_early(task, live, state, r, updates)
                 break
             else:
                 self._endorse(task, live, state, rnd)
-                self._maybe_finalize(task, live, rnd)
+                endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
+                self._maybe_finalize(task, live, rnd, endorsements)
+                self._decrypt_early(task, live, state, rnd, endorsements)
                 break
         if task.status == "COMPLETED" and state.applied() == task.rounds:
             return self._finish(task, live, state)
@@ -383,15 +407,37 @@ class Participant:
         live.scheme = ThresholdCKKS(public)
 
     def _send_once(self, live: _Live, step: str, designated: str, action: Any, *args: Any,
-                   what: str) -> None:
+                   what: str, timer: rounds.Timer | None = None) -> None:
         """A transaction any member may send once its condition holds: the designated member
         sends it at once, the others only if it has not gone through DESIGNATED_GRACE seconds
-        later (so a round costs one such transaction, not one per member)."""
+        later (so a round costs one such transaction, not one per member). It commits from the
+        sender thread while the loop goes on (decrypting, adding updates); once it has gone
+        through, or been refused because another member's did, it is not sent again. timer:
+        where its seconds go, under the step's name."""
         key = f"{step}:{args}"
         first = live.waiting.setdefault(key, time.monotonic())
         if designated != self.msp_id and time.monotonic() - first < DESIGNATED_GRACE:
             return
-        self._ignore_races(action, *args, what=what)
+        sent = live.sending.get(key)
+        if sent is not None and (not sent.done() or sent.exception() is None):
+            return
+        live.sending[key] = self._sender.submit(self._send, live, step, action, args, what,
+                                                timer)
+
+    def _send(self, live: _Live, step: str, action: Any, args: tuple[Any, ...], what: str,
+              timer: rounds.Timer | None) -> None:
+        began = time.perf_counter()
+        try:
+            self._ignore_races(action, *args, what=what)
+        except (LedgerError, OSError, ValueError) as e:
+            message = f"{what} {args[0]}: {type(e).__name__}: {e}"
+            if message not in live.errors:  # say it once; a later pass sends it again
+                live.errors.add(message)
+                self.log.warning("%s (will retry)", message)
+            raise
+        finally:
+            if timer is not None:
+                timer.phases[step] = timer.phases.get(step, 0.0) + time.perf_counter() - began
 
     def _ready(self, task: Task, live: _Live, state: TaskState) -> bool:
         """Model, scheme and the initial weights in place (after a restart too)."""
@@ -416,15 +462,37 @@ class Participant:
             state.save_weights(0, weights)
         return True
 
+    def _make_zeros(self, stop: threading.Event) -> None:
+        """A thread that keeps encryptions of zero ready for the next update of each threshold
+        task, so that encrypting it is quick once it is trained. It makes them on itself alone
+        (one worker), at the lowest CPU priority, and pauses while the loop verifies, adds or
+        decrypts: its work falls in the waits for blocks and beside the training."""
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own niceness
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while not stop.is_set():
+            self._used_zeros.clear()
+            if self._idle.wait(1.0) and not self._precompute():
+                self._used_zeros.wait(1.0)
+
+    @contextlib.contextmanager
+    def _ciphertext_work(self) -> Iterator[None]:
+        """The loop verifies, adds or decrypts: the thread making encryptions of zero waits
+        meanwhile (after the few it is making), not to take the cores from it."""
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._idle.set()
+
     def _precompute(self) -> bool:
-        """A short piece of idle work: encryptions of zero for the next update of a threshold
-        task (up to PRECOMPUTED_SHARDS), so that encrypting it is quick once it is trained.
-        False when there is nothing to do."""
-        for live in self.live.values():
+        """Make a few encryptions of zero for a threshold task short of PRECOMPUTED_SHARDS (or
+        of its update's size); False when none is short."""
+        for live in list(self.live.values()):
             if isinstance(live.scheme, ThresholdCKKS):
                 want = min(PRECOMPUTED_SHARDS, -(-packed_length(live.layout) // SHARD))
                 if live.scheme.precomputed < want:
-                    live.scheme.precompute(min(PRECOMPUTE_STEP, want - live.scheme.precomputed))
+                    live.scheme.precompute(min(PRECOMPUTE_STEP, want - live.scheme.precomputed),
+                                           workers=1)
                     return True
         return False
 
@@ -447,6 +515,7 @@ class Participant:
                                                self.strategy, weights, self.data.train,
                                                live.scheme, self.store, self._seed(task, r),
                                                timer)
+            self._used_zeros.set()
             prepared = {"manifest_hash": update.manifest_hash, "shards": update.shards,
                         "samples": update.samples}
             state.save_update(r, prepared)
@@ -467,13 +536,36 @@ class Participant:
             self.log.info("task %s round %d: update not taken: %s", task.id, r, e.message)
         timer.phases["submit"] = timer.phases.get("submit", 0.0) + time.perf_counter() - began
 
-    def _maybe_close(self, task: Task, live: _Live, rnd: Round) -> None:
-        updates = self.ledger.tasks.updates(task.id, rnd.round)
-        if len(updates) == len(task.members) or _expired(rnd.opened_at, task.round_timeout):
-            with _Phase(self._timer(task, rnd.round), "close"):
-                self._send_once(live, "close", _designated(task, rnd.round),
-                                self.ledger.tasks.close_round, task.id, rnd.round,
-                                what=f"close round {rnd.round}")
+    def _maybe_close(self, task: Task, live: _Live, rnd: Round, updates: list[Update]) -> None:
+        if len(updates) == len(task.members):
+            # The member whose update completed the set sees it first: straight after its own
+            # submission commits, with no event to wait for.
+            last = max(updates, key=lambda u: (_chain_time(u.time), u.msp_id)).msp_id
+            self._send_once(live, "close", last, self.ledger.tasks.close_round, task.id,
+                            rnd.round, what=f"close round {rnd.round}",
+                            timer=self._timer(task, rnd.round))
+        elif _expired(rnd.opened_at, task.round_timeout):
+            self._send_once(live, "close", _designated(task, rnd.round),
+                            self.ledger.tasks.close_round, task.id, rnd.round,
+                            what=f"close round {rnd.round}", timer=self._timer(task, rnd.round))
+
+    def _add_early(self, task: Task, live: _Live, state: TaskState, r: int,
+                   updates: list[Update]) -> None:
+        """Once its own update is in, verify and add the round's updates as they come, so the
+        close leaves only the latest to add (rounds.Presum)."""
+        if live.scheme is None or state.aggregate(r) is not None or \
+                not any(u.msp_id == self.msp_id for u in updates):
+            return
+        for old in [k for k in live.presums if k != r]:
+            del live.presums[old]
+        early = live.presums.get(r)
+        if early is None:
+            early = live.presums[r] = rounds.Presum(
+                self.store, live.scheme, Encoding.of(task, live.layout), task, r,
+                self._timer(task, r))
+        with self._ciphertext_work():
+            for u in updates:
+                early.add(Included(u.msp_id, u.manifest_hash, u.samples))
 
     def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
         if any(e.msp_id == self.msp_id for e in self.ledger.tasks.endorsements(task.id,
@@ -484,8 +576,9 @@ class Participant:
         if made is None:
             assert live.scheme is not None
             try:
-                result = rounds.aggregate(self.store, live.scheme, task, rnd, live.layout,
-                                          timer)
+                with self._ciphertext_work():
+                    result = rounds.aggregate(self.store, live.scheme, task, rnd, live.layout,
+                                              timer, live.presums.pop(rnd.round, None))
             except rounds.NoAggregate as e:
                 state.save_aggregate(rnd.round, {"none": str(e)})
                 self.log.warning("task %s round %d: nothing to endorse: %s", task.id, rnd.round,
@@ -501,7 +594,7 @@ class Participant:
         if "share" not in made and _is_threshold(task) and \
                 self.msp_id in threshold.first_set(task, rnd):
             assert live.secret is not None
-            with _Phase(timer, "share"):
+            with _Phase(timer, "share"), self._ciphertext_work():
                 made["share"] = threshold.post_share(
                     self.store, task, rnd, 0, threshold.first_set(task, rnd), self.msp_id,
                     live.secret, made["digest"], self.store.get_manifest(made["digest"]),
@@ -519,24 +612,58 @@ class Participant:
         except (AlreadyExists, FailedPrecondition):
             pass
 
-    def _maybe_finalize(self, task: Task, live: _Live, rnd: Round) -> None:
-        endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
+    def _maybe_finalize(self, task: Task, live: _Live, rnd: Round,
+                        endorsements: list[Endorsement]) -> None:
+        completed = _completing(task, rnd, endorsements)
+        if completed is not None:
+            # Its endorsement completed the quorum (with the first decryption set's shares):
+            # it sees that first, straight after its own endorsement commits.
+            self._send_once(live, "finalize", completed, self.ledger.tasks.finalize_round,
+                            task.id, rnd.round, what=f"finalize round {rnd.round}",
+                            timer=self._timer(task, rnd.round))
+            return
         counts: dict[str, int] = {}
         for e in endorsements:
             counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
         agreed = max(counts.values(), default=0) >= task.quorum
-        if agreed and _is_threshold(task):
+        if agreed:
             # The first decryption set's endorsements carry their shares: finalizing without
             # them would cost a block of shares afterwards, so give them a moment.
-            endorsed = {e.msp_id for e in endorsements}
-            if not set(threshold.first_set(task, rnd)) <= endorsed:
-                since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
-                agreed = time.monotonic() - since >= SHARES_GRACE
+            since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
+            agreed = time.monotonic() - since >= SHARES_GRACE
         if agreed or _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
-            with _Phase(self._timer(task, rnd.round), "finalize"):
-                self._send_once(live, "finalize", _designated(task, rnd.round),
-                                self.ledger.tasks.finalize_round, task.id, rnd.round,
-                                what=f"finalize round {rnd.round}")
+            self._send_once(live, "finalize", _designated(task, rnd.round),
+                            self.ledger.tasks.finalize_round, task.id, rnd.round,
+                            what=f"finalize round {rnd.round}",
+                            timer=self._timer(task, rnd.round))
+
+    def _decrypt_early(self, task: Task, live: _Live, state: TaskState, rnd: Round,
+                       endorsements: list[Endorsement]) -> None:
+        """Threshold: decrypt the aggregate this member computed once its quorum and the first
+        decryption set's shares are in, while the finalization commits (kept for _apply, which
+        takes it if the round is finalized with that aggregate)."""
+        made = state.aggregate(rnd.round) or {}
+        digest = made.get("digest")
+        if not _is_threshold(task) or digest is None or rnd.round in live.decrypted:
+            return
+        agreeing = [e.msp_id for e in endorsements if e.aggregate_hash == digest]
+        if len(agreeing) < task.quorum or \
+                not set(threshold.first_set(task, rnd)) <= set(agreeing):
+            return
+        for old in [k for k in live.decrypted if k < rnd.round]:
+            del live.decrypted[old]
+        assert live.secret is not None
+        began = time.perf_counter()
+        manifest = self.store.get_manifest(digest)
+        samples = rounds.final_samples(manifest, task, rnd)
+        areas = [self.store, *(self.store.sibling(m) for m in agreeing if m != self.msp_id)]
+        shares = self.ledger.tasks.decryption_shares(task.id, rnd.round)
+        with self._ciphertext_work():
+            result = threshold.decrypt_early(self.store, task, rnd, digest, shares, manifest,
+                                             areas, live.layout, samples)
+        live.decrypted[rnd.round] = (digest, result, samples)
+        timer = self._timer(task, rnd.round)
+        timer.phases["decrypt"] = timer.phases.get("decrypt", 0.0) + time.perf_counter() - began
 
     def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> bool:
         """Decrypt and apply; False while the decryption waits for others. The new model is
@@ -550,13 +677,15 @@ class Participant:
         mine = [m for m in endorsers if m == self.msp_id]  # our own copy first
         endorsers = mine + [m for m in endorsers if m not in mine]
         if _is_threshold(task):
-            decrypted = self._decrypt_jointly(task, live, rnd, endorsers, timer)
+            with self._ciphertext_work():
+                decrypted = self._decrypt_jointly(task, live, rnd, endorsers, timer)
             if decrypted is None:
                 return False  # waiting for the other members' shares
             summed, samples = decrypted
         else:
-            summed, samples = rounds.read_final(self.store, cast(Scheme, live.scheme), task, rnd,
-                                                live.layout, endorsers, timer)
+            with self._ciphertext_work():
+                summed, samples = rounds.read_final(self.store, cast(Scheme, live.scheme), task,
+                                                    rnd, live.layout, endorsers, timer)
         with _Phase(timer, "apply"):
             weights = self.strategy.apply(previous, summed, samples)
             del summed
@@ -605,6 +734,9 @@ class Participant:
         """The round's threshold decryption (fl.threshold.decrypt_round), or None while it
         waits for the other members' shares."""
         assert live.secret is not None
+        digest, early, samples = live.decrypted.pop(rnd.round, ("", None, 0))
+        if early is not None and digest == rnd.final_hash:
+            return early, samples  # decrypted while the finalization committed
         manifest, areas = rounds.final_manifest(self.store, rnd, endorsers)
         samples = rounds.final_samples(manifest, task, rnd)
         began = time.perf_counter()
@@ -669,12 +801,8 @@ class Participant:
             pass
 
 
-def _drain(events: queue.Queue[LedgerEvent], timeout: float,
-           idle: Callable[[], bool]) -> list[LedgerEvent]:
-    """The next event (waiting up to timeout) and every event queued behind it; while none is
-    queued, idle() runs (a short piece of work at a time) until it says it has nothing left."""
-    while events.empty() and idle():
-        pass
+def _drain(events: queue.Queue[LedgerEvent], timeout: float) -> list[LedgerEvent]:
+    """The next event (waiting up to timeout) and every event queued behind it."""
     try:
         batch = [events.get(timeout=timeout)]
     except queue.Empty:
@@ -705,15 +833,35 @@ def _is_threshold(task: Task) -> bool:
 
 
 def _designated(task: Task, round: int) -> str:
-    """The member that sends a round's close and finalize (the others only if it does not)."""
+    """The member that sends a round's close or finalize when a timeout, not a member's own
+    transaction, made it due (the others only if it does not)."""
     return task.members[(round - 1) % len(task.members)]
+
+
+def _completing(task: Task, rnd: Round, endorsements: list[Endorsement]) -> str | None:
+    """The member whose endorsement (in chain time order) first gave an aggregate its quorum
+    with, under threshold CKKS, the whole first decryption set among its endorsers; None while
+    no aggregate has that."""
+    first = set(threshold.first_set(task, rnd)) if _is_threshold(task) else set()
+    endorsers: dict[str, set[str]] = {}
+    for e in sorted(endorsements, key=lambda e: (_chain_time(e.time), e.msp_id)):
+        agreeing = endorsers.setdefault(e.aggregate_hash, set())
+        agreeing.add(e.msp_id)
+        if len(agreeing) >= task.quorum and first <= agreeing:
+            return e.msp_id
+    return None
+
+
+def _chain_time(value: str) -> datetime.datetime:
+    """An RFC 3339 chain time (its digits of a second vary, so strings do not sort)."""
+    return datetime.datetime.fromisoformat(value)
 
 
 def _expired(since: str, timeout: int) -> bool:
     """Whether timeout seconds have passed since an RFC 3339 chain time (0: never)."""
     if timeout <= 0:
         return False
-    began = datetime.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    began = _chain_time(since)
     return datetime.datetime.now(datetime.UTC) >= began + datetime.timedelta(seconds=timeout)
 
 

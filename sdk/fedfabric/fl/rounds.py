@@ -11,6 +11,11 @@ Every blob another organisation wrote is checked before it is used, and a failed
 that update in the same way at every honest aggregator: the manifest must name the task, the
 round and the organisation the chain says submitted it, carry the chain's sample count, and hold
 exactly the ciphertexts the task's model and scheme imply.
+
+A participant that has sent its own update need not wait for the close to start: Presum
+verifies and adds each update as it reaches the chain, so that at the close only the updates
+it has not seen are left. Addition is exact and commutative, so the sum is the same bytes in any
+order.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from fedfabric.ledger.schema import Included, Round, Task
 from fedfabric.store import Manifest, Store, StoreError
 
 UPDATE, AGGREGATE = "update", "aggregate"
+PRESUM_LIMIT = 256 << 20  # bytes of ciphertext a running sum holds (16M threshold-ckks values)
 T = TypeVar("T")
 
 
@@ -172,6 +178,66 @@ def verify_segment(store: Store, scheme: Additive, inc: Included, manifest: Mani
     return shards
 
 
+class Presum:
+    """A round's updates verified and added as they reach the chain, before it closes: at the
+    close, aggregate() has only the updates not added yet left to read. The running sum is one
+    update's worth of ciphertext in memory (up to PRESUM_LIMIT bytes). An update that fails a
+    check, or a sum that outgrows the limit, spoils it: the aggregate is then made from the
+    start, excluding that update the same way every aggregator does.
+
+    Example::
+
+        early = Presum(store, scheme, Encoding.of(task, length), task, round)
+        for u in ledger.tasks.updates(task.id, round):
+            early.add(Included(u.msp_id, u.manifest_hash, u.samples))
+        result = aggregate(store, scheme, task, closed_round, length, early=early)
+    """
+
+    def __init__(self, store: Store, scheme: Additive, encoding: Encoding, task: Task,
+                 round: int, timer: Timer | None = None) -> None:
+        self.store, self.scheme, self.encoding = store, scheme, encoding
+        self.task, self.round, self.timer = task, round, timer or Timer()
+        self.added: dict[str, Included] = {}
+        self.manifests: dict[str, Manifest] = {}
+        self.sums: list[list[bytes]] = []  # per segment: the sum of the added updates
+        self.spoiled: str | None = None  # why it is no longer used
+
+    def add(self, inc: Included) -> None:
+        """Verify one update and add it to the sum (nothing if it is in, or the sum spoiled)."""
+        if self.spoiled or inc.msp_id in self.added:
+            return
+        timer = self.timer
+        try:
+            manifest = timer("verify", verify_manifest, self.store, self.scheme, self.task,
+                             self.round, inc, self.encoding)
+            held, shards = 0, 0
+            for k, (start, end) in enumerate(self.encoding.segments()):
+                part = timer("verify", verify_segment, self.store, self.scheme, inc, manifest,
+                             k, self.encoding.encrypted(end - start))
+                shards += len(part)
+                if k < len(self.sums):
+                    self.sums[k] = timer("aggregate", self.scheme.aggregate, [self.sums[k], part])
+                else:
+                    self.sums.append(part)
+                held += sum(len(s) for s in self.sums[k])
+                if held > PRESUM_LIMIT:
+                    raise Excluded(f"the running sum outgrew {PRESUM_LIMIT} bytes")
+            if manifest.shards != shards:
+                raise Excluded(f"its manifest names {manifest.shards} shards; its segments "
+                               f"hold {shards}")
+        except (Excluded, ValueError) as e:
+            self.spoiled = f"{inc.msp_id}: {e}"
+            self.sums, self.added, self.manifests = [], {}, {}
+            return
+        self.added[inc.msp_id], self.manifests[inc.msp_id] = inc, manifest
+
+    def usable_for(self, rnd: Round) -> bool:
+        """Whether every update in the sum is one the closed round includes, as it is."""
+        included = {inc.msp_id: inc for inc in rnd.included}
+        return not self.spoiled and rnd.round == self.round and \
+            all(included.get(msp) == inc for msp, inc in self.added.items())
+
+
 @dataclass(frozen=True)
 class Aggregate:
     digest: str
@@ -187,16 +253,21 @@ class _Failed(Exception):
 
 
 def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: int,
-              timer: Timer | None = None) -> Aggregate:
+              timer: Timer | None = None, early: Presum | None = None) -> Aggregate:
     """Verify every included update (length: the model's values), add the survivors segment
     by segment and store the aggregate. An update failing at any segment is excluded and the
     sum starts again without it. Honest aggregators produce the same bytes, so its manifest
-    hash is what they endorse."""
+    hash is what they endorse. early: the updates already verified and added (Presum), if it
+    holds only updates the round includes."""
     timer = timer or Timer()
     encoding = Encoding.of(task, length)
-    manifests: dict[str, Manifest] = {}
+    if early is not None and not early.usable_for(rnd):
+        early = None
+    manifests: dict[str, Manifest] = dict(early.manifests) if early else {}
     excluded: dict[str, str] = {}
     for inc in rnd.included:
+        if inc.msp_id in manifests:
+            continue
         try:
             manifests[inc.msp_id] = timer("verify", verify_manifest, store, scheme, task,
                                           rnd.round, inc, encoding)
@@ -209,11 +280,14 @@ def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: in
                               "verification "
                               f"({'; '.join(f'{k}: {v}' for k, v in excluded.items())})")
         try:
-            segments, shards = _add_segments(store, scheme, used, manifests, encoding, timer)
+            segments, shards = _add_segments(store, scheme, used, manifests, encoding, timer,
+                                             early)
             break
         except _Failed as e:
             excluded[e.msp_id] = e.reason
             del manifests[e.msp_id]
+            if early is not None and e.msp_id in early.added:
+                early = None  # its sum holds the update: add the rest from the start
     samples = sum(inc.samples for inc in used)
     digest = timer("store_aggregate", store.put_manifest, Manifest(
         segments, shards, encoding.encrypted(length), scheme.name,
@@ -225,19 +299,20 @@ def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: in
 
 def _add_segments(store: Store, scheme: Additive, used: list[Included],
                   manifests: dict[str, Manifest], encoding: Encoding,
-                  timer: Timer) -> tuple[list[str], int]:
-    """Sum the updates segment by segment: (the sum's segment hashes, its shards); _Failed
-    names the first update that fails."""
+                  timer: Timer, early: Presum | None) -> tuple[list[str], int]:
+    """Sum the updates segment by segment, starting from early's sum: (the sum's segment
+    hashes, its shards); _Failed names the first update that fails."""
+    fresh = [inc for inc in used if early is None or inc.msp_id not in early.added]
     segments, shards = [], 0
     for k, (start, end) in enumerate(encoding.segments()):
-        parts = []
-        for inc in used:
+        parts = [early.sums[k]] if early is not None and early.added else []
+        for inc in fresh:
             try:
                 parts.append(timer("verify", verify_segment, store, scheme, inc,
                                    manifests[inc.msp_id], k, encoding.encrypted(end - start)))
             except Excluded as e:
                 raise _Failed(inc.msp_id, str(e)) from e
-        total = timer("aggregate", scheme.aggregate, parts)
+        total = parts[0] if len(parts) == 1 else timer("aggregate", scheme.aggregate, parts)
         del parts
         shards += len(total)
         segments.append(timer("store_aggregate", store.put_segment, total))
