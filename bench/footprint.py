@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orgs", default="3,16,32", help="organisation counts, e.g. 3,16,32")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds measured at rest")
-    parser.add_argument("--base-port", type=int, default=52000)
+    parser.add_argument("--base-port", type=int, default=16000)
     args = parser.parse_args()
     counts = parse_list(args.orgs, int)
     work = Path(tempfile.mkdtemp(prefix="fedfabric-footprint-"))

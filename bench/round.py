@@ -2,7 +2,7 @@
 model size.
 
     python bench/round.py [--orgs 3,9,16] [--params 10k,100k,1M] [--rounds 2]
-                          [--base-port 33000] [--keep]
+                          [--base-port 10000] [--keep]
 
 For each organisation count it brings up a native network of its own (its own directory and
 ports), and for each model size it runs one task the way a consortium does: every
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds per task; with more than 1 the table reports the mean of "
                              "the rounds after the first")
-    parser.add_argument("--base-port", type=int, default=33000,
+    parser.add_argument("--base-port", type=int, default=10000,
                         help=f"the first network's base port; the next ones add "
                              f"{PORTS_PER_NETWORK}")
     parser.add_argument("--keep", action="store_true", help="leave the networks up")

@@ -1,7 +1,7 @@
 """Seconds per round: fedfabric (encrypted, on chain) and Flower 1.42 side by side.
 
     python bench/vs_flower.py [--orgs 3] [--params 100k,1M] [--rounds 3]
-                              [--base-port 33000] [--flower-port 32900] [--keep]
+                              [--base-port 14000] [--flower-port 13000] [--keep]
 
 Both sides train the same generated Keras dense model (bench/apps/dense) on the same data files
 (one per organisation), with the same local epochs, batch size and number of rounds, and each
@@ -200,9 +200,9 @@ def main() -> None:
     parser.add_argument("--orgs", default="3", help="organisation counts, e.g. 3 or 3,6")
     parser.add_argument("--params", default="100k,1M", help="model sizes, e.g. 100k,1M")
     parser.add_argument("--rounds", type=int, default=3, help="rounds on each side")
-    parser.add_argument("--base-port", type=int, default=33000,
+    parser.add_argument("--base-port", type=int, default=14000,
                         help="the fedfabric network's base port")
-    parser.add_argument("--flower-port", type=int, default=32900,
+    parser.add_argument("--flower-port", type=int, default=13000,
                         help="the SuperLink's port; SuperNodes use the next ones")
     parser.add_argument("--keep", action="store_true", help="leave the fedfabric network up")
     add_run_arguments(parser)
