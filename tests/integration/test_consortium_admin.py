@@ -211,10 +211,12 @@ def test_an_update_signed_by_fewer_admins_than_the_policy_needs_is_refused(
     refused = fedfabric("org", "submit-update", str(org4_update), "--org", "Org1",
                         *d(admin_net))
     assert refused.returncode == 1
-    # The update changes two elements under the members' Admins majority, the Application
-    # group and its Endorsement policy: the orderer names whichever it checked first.
+    # The update changes elements under the members' Admins majority, the Application group
+    # and its Readers, Writers and Endorsement policies: the orderer names whichever it
+    # checked first.
     assert re.search(r"policy for \[(Group\] /Channel/Application|Policy\] /Channel/Application/"
-                     r"Endorsement) not satisfied: implicit policy evaluation failed - 1 "
+                     r"(Endorsement|Readers|Writers)) not satisfied: implicit policy evaluation "
+                     r"failed - 1 "
                      r"sub-policies were satisfied, but this policy requires 2 of the 'Admins' "
                      r"sub-policies to be satisfied", flat(refused.stderr))
     config = configupdate.fetch_config(admin_net.layout, admin_net.topology,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fedfabric.admin.crypto import run
+from fedfabric.admin.crypto import READER_ROLES, WRITER_ROLES, run
 from fedfabric.admin.errors import AdminError
 from fedfabric.admin.fabric import fabric_bin
 from fedfabric.admin.layout import Layout
@@ -104,14 +104,32 @@ def majority_endorsement(msp_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _with_members_endorsement(config: Config) -> Config:
-    """The channel's endorsement policy rewritten for its current members, when it is the
-    signature policy fedfabric writes (a channel made with Fabric's implicit MAJORITY keeps
-    it: that one follows the members by itself)."""
+def any_member(msp_ids: list[str], roles: tuple[str, ...]) -> dict[str, Any]:
+    """The policy value of crypto.any_member_rule: one signature of any of these organisations'
+    identities in these roles."""
+    principals = [(m, role) for m in sorted(msp_ids) for role in roles]
+    return {
+        "identities": [{"principal": {"msp_identifier": m, "role": role.upper()},
+                        "principal_classification": "ROLE"} for m, role in principals],
+        "rule": {"n_out_of": {"n": 1, "rules": [{"signed_by": i}
+                                                for i in range(len(principals))]}},
+        "version": 0,
+    }
+
+
+def _with_members_policies(config: Config) -> Config:
+    """The channel's Readers, Writers and Endorsement policies rewritten for its current
+    members, where they are the signature policies fedfabric writes (a channel made with
+    Fabric's implicit ones keeps them: those follow the members by themselves)."""
     application = config["channel_group"]["groups"]["Application"]
-    policy = application.get("policies", {}).get("Endorsement", {}).get("policy", {})
-    if policy.get("type") == 1:
-        policy["value"] = majority_endorsement(application_orgs(config))
+    members = application_orgs(config)
+    values = {"Readers": any_member(members, READER_ROLES),
+              "Writers": any_member(members, WRITER_ROLES),
+              "Endorsement": majority_endorsement(members)}
+    for name, value in values.items():
+        policy = application.get("policies", {}).get(name, {}).get("policy", {})
+        if policy.get("type") == 1:
+            policy["value"] = value
     return config
 
 
@@ -120,7 +138,7 @@ def with_org(config: Config, msp_id: str, group: dict[str, Any]) -> Config:
         raise AdminError(f"{msp_id} is already a member of the channel")
     updated = copy.deepcopy(config)
     updated["channel_group"]["groups"]["Application"]["groups"][msp_id] = group
-    return _with_members_endorsement(updated)
+    return _with_members_policies(updated)
 
 
 def without_org(config: Config, msp_id: str) -> Config:
@@ -131,7 +149,7 @@ def without_org(config: Config, msp_id: str) -> Config:
         raise AdminError("the channel's last organisation cannot leave it")
     updated = copy.deepcopy(config)
     del updated["channel_group"]["groups"]["Application"]["groups"][msp_id]
-    return _with_members_endorsement(updated)
+    return _with_members_policies(updated)
 
 
 def with_crl(config: Config, msp_id: str, crl_pem: bytes) -> Config:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from fedfabric.admin import ca, configupdate, fabric
+from fedfabric.admin.crypto import READER_ROLES, WRITER_ROLES
 from fedfabric.admin.docker import Images, compose
 from fedfabric.admin.errors import AdminError
 from fedfabric.admin.layout import Layout
@@ -96,6 +97,34 @@ def test_adding_or_removing_an_org_rewrites_a_majority_endorsement_policy():
         implicit
     assert configupdate.with_org(config, "Org4MSP", {})["channel_group"]["groups"][
         "Application"]["policies"]["Endorsement"]["policy"] == implicit  # follows by itself
+
+
+def test_adding_or_removing_an_org_rewrites_the_any_member_readers_and_writers():
+    config = _config("Org1MSP", "Org2MSP")
+    config["channel_group"]["groups"]["Application"]["policies"] = {
+        name: {"mod_policy": "Admins", "policy": {"type": 1, "value": configupdate.any_member(
+            ["Org1MSP", "Org2MSP"], roles)}}
+        for name, roles in (("Readers", READER_ROLES), ("Writers", WRITER_ROLES))}
+
+    def principals(c: dict, name: str) -> list[str]:
+        value = c["channel_group"]["groups"]["Application"]["policies"][name]["policy"]["value"]
+        assert value["rule"]["n_out_of"]["n"] == 1
+        assert len(value["rule"]["n_out_of"]["rules"]) == len(value["identities"])
+        return [f"{i['principal']['msp_identifier']}.{i['principal']['role']}"
+                for i in value["identities"]]
+
+    added = configupdate.with_org(config, "Org3MSP", {"values": {}})
+    assert principals(added, "Writers") == ["Org1MSP.ADMIN", "Org1MSP.CLIENT", "Org2MSP.ADMIN",
+                                            "Org2MSP.CLIENT", "Org3MSP.ADMIN", "Org3MSP.CLIENT"]
+    assert principals(added, "Readers")[-3:] == ["Org3MSP.ADMIN", "Org3MSP.PEER",
+                                                 "Org3MSP.CLIENT"]
+    removed = configupdate.without_org(added, "Org1MSP")
+    assert not any(p.startswith("Org1MSP") for p in principals(removed, "Readers") +
+                   principals(removed, "Writers"))
+    implicit = {"type": 3, "value": {"rule": "ANY", "sub_policy": "Readers"}}
+    config["channel_group"]["groups"]["Application"]["policies"]["Readers"]["policy"] = implicit
+    assert configupdate.with_org(config, "Org3MSP", {})["channel_group"]["groups"][
+        "Application"]["policies"]["Readers"]["policy"] == implicit
 
 
 def test_a_file_that_is_not_an_update_is_refused(tmp_path):
