@@ -136,6 +136,7 @@ class Participant:
         self._metrics_jobs: dict[tuple[str, int], Future[None]] = {}
         # Close, finalize and the like commit from this thread while the loop goes on.
         self._sender = ThreadPoolExecutor(1, thread_name_prefix=f"send-{msp_id}")
+        self._more = False  # a pass left work for the next (updates to add early)
         self._used_zeros = threading.Event()  # wakes the thread that makes encryptions of zero
         self._idle = threading.Event()  # clear while the loop works on ciphertexts
         self._idle.set()
@@ -181,7 +182,8 @@ class Participant:
                       self.data.train.samples)
         try:
             while not stop.is_set():
-                batch = _drain(events, self.poll)  # a block's events: one pass, not one each
+                # A block's events: one pass, not one each; none awaited while work is left.
+                batch = _drain(events, 0.0 if self._more else self.poll)
                 for event in batch:
                     self._note(event)
                 self.step()
@@ -238,6 +240,7 @@ class Participant:
 
     def step(self) -> None:
         """Bring every live task forward as far as it can go now."""
+        self._more = False
         for task_id in list(self.live):
             live = self.live[task_id]
             try:
@@ -552,7 +555,8 @@ class Participant:
     def _add_early(self, task: Task, live: _Live, state: TaskState, r: int,
                    updates: list[Update]) -> None:
         """Once its own update is in, verify and add the round's updates as they come, so the
-        close leaves only the latest to add (rounds.Presum)."""
+        close leaves only the latest to add (rounds.Presum). One update a pass: the loop sees
+        its events (the close) between two."""
         if live.scheme is None or state.aggregate(r) is not None or \
                 not any(u.msp_id == self.msp_id for u in updates):
             return
@@ -563,9 +567,12 @@ class Participant:
             early = live.presums[r] = rounds.Presum(
                 self.store, live.scheme, Encoding.of(task, live.layout), task, r,
                 self._timer(task, r))
+        pending = [u for u in updates if u.msp_id not in early.added]
+        if early.spoiled or not pending:
+            return
         with self._ciphertext_work():
-            for u in updates:
-                early.add(Included(u.msp_id, u.manifest_hash, u.samples))
+            early.add(Included(pending[0].msp_id, pending[0].manifest_hash, pending[0].samples))
+        self._more = self._more or (len(pending) > 1 and not early.spoiled)
 
     def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
         if any(e.msp_id == self.msp_id for e in self.ledger.tasks.endorsements(task.id,
