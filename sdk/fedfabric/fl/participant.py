@@ -110,7 +110,7 @@ class _Live:
     presums: dict[int, rounds.Presum] = field(default_factory=dict)  # round -> updates added
     # round -> (the aggregate its quorum endorsed, that aggregate decrypted or None, samples)
     decrypted: dict[int, tuple[str, np.ndarray | None, int]] = field(default_factory=dict)
-    sending: dict[str, Future[None]] = field(default_factory=dict)  # step -> its transaction
+    sending: dict[str, Future[bool]] = field(default_factory=dict)  # step -> its transaction
 
 
 class Participant:
@@ -415,23 +415,25 @@ class Participant:
         sends it at once, the others only if it has not gone through DESIGNATED_GRACE seconds
         later (so a round costs one such transaction, not one per member). It commits from the
         sender thread while the loop goes on (decrypting, adding updates); once it has gone
-        through, or been refused because another member's did, it is not sent again. timer:
-        where its seconds go, under the step's name."""
+        through it is not sent again. One that failed or was refused goes again on a later pass
+        if its condition still holds (a refusal because another member's went through changes
+        the chain, and so the condition). timer: where its seconds go, under the step's name."""
         key = f"{step}:{args}"
         first = live.waiting.setdefault(key, time.monotonic())
         if designated != self.msp_id and time.monotonic() - first < DESIGNATED_GRACE:
             return
         sent = live.sending.get(key)
-        if sent is not None and (not sent.done() or sent.exception() is None):
+        if sent is not None and (not sent.done() or (sent.exception() is None and
+                                                     sent.result())):
             return
         live.sending[key] = self._sender.submit(self._send, live, step, action, args, what,
                                                 timer)
 
     def _send(self, live: _Live, step: str, action: Any, args: tuple[Any, ...], what: str,
-              timer: rounds.Timer | None) -> None:
+              timer: rounds.Timer | None) -> bool:
         began = time.perf_counter()
         try:
-            self._ignore_races(action, *args, what=what)
+            return self._ignore_races(action, *args, what=what)
         except (LedgerError, OSError, ValueError) as e:
             message = f"{what} {args[0]}: {type(e).__name__}: {e}"
             if message not in live.errors:  # say it once; a later pass sends it again
@@ -798,14 +800,16 @@ class Participant:
         self.log.info("task %s: completed", task.id)
         return True
 
-    def _ignore_races(self, action: Any, *args: Any, what: str) -> None:
-        """Send a transaction anyone may send once; another organisation's having sent it
-        first is no error."""
+    def _ignore_races(self, action: Any, *args: Any, what: str) -> bool:
+        """Send a transaction anyone may send once: True when it went through; False when it
+        was refused (another organisation's went first, or the endorsers do not see the
+        condition yet), which is no error."""
         try:
             action(*args)
             self.log.info("%s %s", what, args[0])
+            return True
         except (FailedPrecondition, Conflict):
-            pass
+            return False
 
 
 def _drain(events: queue.Queue[LedgerEvent], timeout: float) -> list[LedgerEvent]:
