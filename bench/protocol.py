@@ -2,6 +2,7 @@
 step at the same moment, as participants that finish their work together do.
 
     python bench/protocol.py [--orgs 3,9,16] [--rounds 3] [--base-port 21000]
+                             [--batch-timeout 250ms]
 
 bench/round.py measures whole rounds, where on one small host the organisations' training and
 aggregation finish at different times (16 TensorFlow processes share 2 cores), so their
@@ -161,9 +162,10 @@ def run_task(admins: Members, users: Members, rounds: int, result: Result) -> No
 
 
 def measure(work: Path, index: int, orgs: int, rounds: int, base_port: int,
-            say: Callable[[str], None]) -> Result:
+            say: Callable[[str], None], batch_timeout: str | None = None) -> Result:
     result = Result(orgs)
-    network = Network(work / f"network-{orgs}", orgs, base_port + index * PORTS_PER_NETWORK, say)
+    network = Network(work / f"network-{orgs}", orgs, base_port + index * PORTS_PER_NETWORK, say,
+                      batch_timeout)
     try:
         network.up()
         everywhere = Everywhere(network)
@@ -207,6 +209,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per task")
     parser.add_argument("--base-port", type=int, default=21000,
                         help="the first network's base port; the next ones add 600")
+    parser.add_argument("--batch-timeout", default=None,
+                        help="the orderers' batch timeout, e.g. 250ms [default: the network's]")
     parser.add_argument("--dir", type=Path, default=None,
                         help="working directory [default: a new temporary one]")
     args = parser.parse_args()
@@ -221,7 +225,7 @@ def main() -> None:
     work = args.dir or Path(tempfile.mkdtemp(prefix="fedfabric-bench-protocol-"))
     say(f"working in {work}; {cores()} cores, load average {load()}")
     try:
-        results = [measure(work, i, n, args.rounds, args.base_port, say)
+        results = [measure(work, i, n, args.rounds, args.base_port, say, args.batch_timeout)
                    for i, n in enumerate(counts)]
     finally:
         if args.dir is None:
