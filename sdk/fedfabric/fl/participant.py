@@ -545,14 +545,14 @@ class Participant:
         if len(updates) == len(task.members):
             # The member whose update completed the set sees it first: straight after its own
             # submission commits, with no event to wait for.
-            last = max(updates, key=lambda u: (_chain_time(u.time), u.msp_id)).msp_id
-            self._send_once(live, "close", last, self.ledger.tasks.close_round, task.id,
-                            rnd.round, what=f"close round {rnd.round}",
-                            timer=self._timer(task, rnd.round))
+            sender = max(updates, key=lambda u: (_chain_time(u.time), u.msp_id)).msp_id
         elif _expired(rnd.opened_at, task.round_timeout):
-            self._send_once(live, "close", _designated(task, rnd.round),
-                            self.ledger.tasks.close_round, task.id, rnd.round,
-                            what=f"close round {rnd.round}", timer=self._timer(task, rnd.round))
+            sender = _designated(task, rnd.round)
+        else:
+            return
+        self._send_once(live, "close", sender, self.ledger.tasks.close_round, task.id,
+                        rnd.round, what=f"close round {rnd.round}",
+                        timer=self._timer(task, rnd.round))
 
     def _add_early(self, task: Task, live: _Live, state: TaskState, r: int,
                    updates: list[Update]) -> None:
@@ -623,28 +623,25 @@ class Participant:
 
     def _maybe_finalize(self, task: Task, live: _Live, rnd: Round,
                         endorsements: list[Endorsement]) -> None:
-        completed = _completing(task, rnd, endorsements)
-        if completed is not None:
-            # Its endorsement completed the quorum (with the first decryption set's shares):
-            # it sees that first, straight after its own endorsement commits.
-            self._send_once(live, "finalize", completed, self.ledger.tasks.finalize_round,
-                            task.id, rnd.round, what=f"finalize round {rnd.round}",
-                            timer=self._timer(task, rnd.round))
-            return
-        counts: dict[str, int] = {}
-        for e in endorsements:
-            counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
-        agreed = max(counts.values(), default=0) >= task.quorum
-        if agreed:
-            # The first decryption set's endorsements carry their shares: finalizing without
-            # them would cost a block of shares afterwards, so give them a moment.
-            since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
-            agreed = time.monotonic() - since >= SHARES_GRACE
-        if agreed or _expired(rnd.closed_at or rnd.opened_at, task.round_timeout):
-            self._send_once(live, "finalize", _designated(task, rnd.round),
-                            self.ledger.tasks.finalize_round, task.id, rnd.round,
-                            what=f"finalize round {rnd.round}",
-                            timer=self._timer(task, rnd.round))
+        # The member whose endorsement completed the quorum (with the first decryption set's
+        # shares) sees that first, straight after its own endorsement commits.
+        sender = _completing(task, rnd, endorsements)
+        if sender is None:
+            counts: dict[str, int] = {}
+            for e in endorsements:
+                counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
+            agreed = max(counts.values(), default=0) >= task.quorum
+            if agreed:
+                # The first decryption set's endorsements carry their shares: finalizing
+                # without them would cost a block of shares afterwards, so give them a moment.
+                since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
+                agreed = time.monotonic() - since >= SHARES_GRACE
+            if not (agreed or _expired(rnd.closed_at or rnd.opened_at, task.round_timeout)):
+                return
+            sender = _designated(task, rnd.round)
+        self._send_once(live, "finalize", sender, self.ledger.tasks.finalize_round, task.id,
+                        rnd.round, what=f"finalize round {rnd.round}",
+                        timer=self._timer(task, rnd.round))
 
     def _decrypt_early(self, task: Task, live: _Live, state: TaskState, rnd: Round,
                        endorsements: list[Endorsement]) -> None:
@@ -661,18 +658,15 @@ class Participant:
             return
         for old in [k for k in live.decrypted if k < rnd.round]:
             del live.decrypted[old]
-        assert live.secret is not None
-        began = time.perf_counter()
-        manifest = self.store.get_manifest(digest)
-        samples = rounds.final_samples(manifest, task, rnd)
-        areas = [self.store, *(self.store.sibling(m) for m in agreeing if m != self.msp_id)]
-        shares = self.ledger.tasks.decryption_shares(task.id, rnd.round)
-        with self._ciphertext_work():
-            result = threshold.decrypt_early(self.store, task, rnd, digest, shares, manifest,
-                                             areas, live.layout, samples)
+        with _Phase(self._timer(task, rnd.round), "decrypt"):
+            manifest = self.store.get_manifest(digest)
+            samples = rounds.final_samples(manifest, task, rnd)
+            areas = [self.store, *(self.store.sibling(m) for m in agreeing if m != self.msp_id)]
+            shares = self.ledger.tasks.decryption_shares(task.id, rnd.round)
+            with self._ciphertext_work():
+                result = threshold.decrypt_early(self.store, task, rnd, digest, shares,
+                                                 manifest, areas, live.layout, samples)
         live.decrypted[rnd.round] = (digest, result, samples)
-        timer = self._timer(task, rnd.round)
-        timer.phases["decrypt"] = timer.phases.get("decrypt", 0.0) + time.perf_counter() - began
 
     def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> bool:
         """Decrypt and apply; False while the decryption waits for others. The new model is

@@ -227,8 +227,9 @@ def post_share(store: Store, task: Task, rnd: Round, attempt: int, active: list[
 def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare], aggregate: str,
             manifest: Manifest, areas: list[Store], encoding: Encoding,
             total_samples: int) -> tuple[np.ndarray | None, set[str]]:
-    """(the decrypted scaled sum of the aggregate, or None; the members whose share is bad),
-    segment by segment. The checks must all equal the scaled total of samples."""
+    """(the aggregate decrypted and divided back by the scale, or None; the members whose
+    share is bad), segment by segment. The checks must all equal the scaled total of
+    samples."""
     parts, bad = {}, set()
     pts = points(task)
     for share in shares:
@@ -259,6 +260,7 @@ def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare],
         if not np.allclose(checks, total_samples * encoding.factor, atol=CHECK_TOLERANCE):
             return None, set()
         result[start:end] = payload
+    result /= encoding.factor
     return result, set()
 
 
@@ -275,12 +277,8 @@ def decrypt_early(store: Store, task: Task, rnd: Round, aggregate: str,
               s.aggregate_hash == aggregate]
     if len(posted) != task.threshold:
         return None
-    encoding = Encoding.of(task, length)
-    result, _ = combine(store, task, rnd, posted, aggregate, manifest, areas, encoding, samples)
-    if result is None:
-        return None
-    assert encoding.factor is not None
-    result /= encoding.factor
+    result, _ = combine(store, task, rnd, posted, aggregate, manifest, areas,
+                        Encoding.of(task, length), samples)
     return result
 
 
@@ -319,8 +317,6 @@ def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: 
             result, culprits = combine(store, task, rnd, posted, rnd.final_hash, manifest, areas,
                                        encoding, samples)
             if result is not None:
-                assert encoding.factor is not None
-                result /= encoding.factor
                 return result
             bad |= culprits
             unexplained += not culprits
