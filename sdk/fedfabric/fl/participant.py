@@ -48,6 +48,7 @@ from fedfabric.fl import rounds, threshold
 from fedfabric.fl.app import AppError, FLApp, LocalData
 from fedfabric.fl.artifact import weights_bytes, write_artifact
 from fedfabric.fl.encoding import SHARD, Encoding, packed_length
+from fedfabric.fl.localmodel import LocalModel
 from fedfabric.fl.setup import key_context
 from fedfabric.fl.state import TaskState
 from fedfabric.fl.strategy import Strategy, strategy_for
@@ -101,7 +102,7 @@ class _Live:
     """What the service holds for a task it takes part in."""
 
     task_id: str
-    model: Any = None
+    local: LocalModel | None = None  # the app's model, kept for the whole task
     scheme: Additive | None = None
     layout: int = 0  # values in the model
     secret: bytes | None = None  # threshold-ckks: this member's t-out-of-N secret
@@ -111,6 +112,10 @@ class _Live:
     # round -> (the aggregate its quorum endorsed, that aggregate decrypted or None, samples)
     decrypted: dict[int, tuple[str, np.ndarray | None, int]] = field(default_factory=dict)
     sending: dict[str, Future[bool]] = field(default_factory=dict)  # step -> its transaction
+
+    @property
+    def model(self) -> Any:
+        return None if self.local is None else self.local.model
 
 
 class Participant:
@@ -328,12 +333,12 @@ class Participant:
 
     def _load(self, task: Task, live: _Live) -> None:
         """The task's model (checked against its spec hash) and scheme (with the secret)."""
-        if live.model is None:
+        if live.local is None:
             with _KERAS:
                 model = self.app.model()
-            if spec_hash(model_spec(model)) != task.model_spec_hash:
-                raise ValueError("the app's model does not match the task's model spec hash")
-            live.model, live.layout = model, Layout.of(model).size
+                if spec_hash(model_spec(model)) != task.model_spec_hash:
+                    raise ValueError("the app's model does not match the task's model spec hash")
+                live.local, live.layout = LocalModel(model), Layout.of(model).size
         if live.scheme is None and _is_threshold(task):
             if task.collective_key_hash:
                 self._threshold_keys(task, live)
@@ -514,9 +519,9 @@ class Participant:
         timer = self._timer(task, r)
         if prepared is None:
             weights = state.weights(r - 1)
-            assert weights is not None and live.scheme is not None
+            assert weights is not None and live.scheme is not None and live.local is not None
             with _KERAS:
-                update = rounds.prepare_update(task, r, self.msp_id, self.app.model,
+                update = rounds.prepare_update(task, r, self.msp_id, live.local,
                                                self.strategy, weights, self.data.train,
                                                live.scheme, self.store, self._seed(task, r),
                                                timer)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fedfabric.fl.app import FLApp, LocalData
+from fedfabric.fl.localmodel import LocalModel
 from fedfabric.fl.rounds import local_update, training_seed
 from fedfabric.fl.setup import initial_weights
 from fedfabric.fl.strategy import strategy_for
@@ -32,9 +33,10 @@ def train_plain(app: FLApp, data: dict[str, LocalData], rounds: int, task_id: st
     """Per round, the global weights and each organisation's metrics of them."""
     model, weights = initial_weights(app)
     strategy = strategy_for(app.hyperparameters)
+    local = LocalModel(app.model())  # a pure function of weights, data and seed: one will do
     history = []
     for r in range(1, rounds + 1):
-        updates = [local_update(app.model, strategy, weights, d.train,
+        updates = [local_update(local, strategy, weights, d.train,
                                 training_seed(app.hyperparameters.seed, task_id, r, msp))
                    for msp, d in sorted(data.items())]
         weights = strategy.apply(weights, np.sum([u for u, _ in updates], axis=0),

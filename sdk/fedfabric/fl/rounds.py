@@ -30,6 +30,7 @@ import numpy as np
 
 from fedfabric.fl.app import Split
 from fedfabric.fl.encoding import Encoding
+from fedfabric.fl.localmodel import LocalModel
 from fedfabric.fl.strategy import Strategy
 from fedfabric.he import Additive, Scheme
 from fedfabric.ledger.schema import Included, Round, Task
@@ -78,24 +79,20 @@ class PreparedUpdate:
     samples: int
 
 
-def local_update(model_fn: Callable[[], Any], strategy: Strategy, weights: np.ndarray,
-                 train: Split, seed: int) -> tuple[np.ndarray, int]:
+def local_update(local: LocalModel, strategy: Strategy, weights: np.ndarray, train: Split,
+                 seed: int) -> tuple[np.ndarray, int]:
     """A participant's scaled update: a pure function of the global weights, its data and the
-    seed. A fresh model (and so fresh optimizer state) every round, so that a participant
-    restarted mid-task trains exactly as it would have."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    return strategy.local_update(model_fn(), weights, train, seed)
+    seed (the model is reset as fresh before training, see fl.localmodel)."""
+    return strategy.local_update(local.reset(seed), weights, train, seed)
 
 
-def prepare_update(task: Task, round: int, msp_id: str, model_fn: Callable[[], Any],
+def prepare_update(task: Task, round: int, msp_id: str, local: LocalModel,
                    strategy: Strategy, weights: np.ndarray, train: Split, scheme: Additive,
                    store: Store, seed: int, timer: Timer | None = None) -> PreparedUpdate:
     """Train from the global weights, then encrypt and store the scaled update (nothing on
     chain)."""
     timer = timer or Timer()
-    update, samples = timer("train", local_update, model_fn, strategy, weights, train, seed)
+    update, samples = timer("train", local_update, local, strategy, weights, train, seed)
     manifest, shards = encrypt_update(store, scheme, Encoding.of(task, len(update)), update,
                                       samples, {"kind": UPDATE, "task_id": task.id,
                                                 "round": round, "writer": msp_id,
