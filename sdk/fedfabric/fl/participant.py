@@ -550,7 +550,7 @@ class Participant:
         if len(updates) == len(task.members):
             # The member whose update completed the set sees it first: straight after its own
             # submission commits, with no event to wait for.
-            sender = max(updates, key=lambda u: (_chain_time(u.time), u.msp_id)).msp_id
+            sender = rounds.close_order(updates)[-1].msp_id
         elif _expired(rnd.opened_at, task.round_timeout):
             sender = _designated(task, rnd.round)
         else:

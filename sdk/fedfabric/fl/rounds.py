@@ -20,7 +20,9 @@ order.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from fedfabric.fl.encoding import Encoding
 from fedfabric.fl.localmodel import LocalModel
 from fedfabric.fl.strategy import Strategy
 from fedfabric.he import Additive, Scheme
-from fedfabric.ledger.schema import Included, Round, Task
+from fedfabric.ledger.schema import Included, Round, Task, Update
 from fedfabric.store import Manifest, Store, StoreError
 
 UPDATE, AGGREGATE = "update", "aggregate"
@@ -233,6 +235,26 @@ class Presum:
         included = {inc.msp_id: inc for inc in rnd.included}
         return not self.spoiled and rnd.round == self.round and \
             all(included.get(msp) == inc for msp, inc in self.added.items())
+
+
+def close_order(updates: list[Update]) -> list[Included]:
+    """The updates as CloseRound includes them: by their transactions' times to the
+    nanosecond, then MSP id (the chaincode's sortBySubmission)."""
+    return [Included(u.msp_id, u.manifest_hash, u.samples)
+            for u in sorted(updates, key=lambda u: (*_nanoseconds(u.time), u.msp_id))]
+
+
+_TIME = re.compile(r"(?P<whole>[^.]+?)(?:\.(?P<fraction>\d{1,9}))?(?P<zone>Z|[+-]\d\d:\d\d)")
+
+
+def _nanoseconds(value: str) -> tuple[datetime.datetime, int]:
+    """An RFC 3339 time as (its whole seconds, nanoseconds): Python's datetime keeps only
+    microseconds, and the number of digits varies, so neither it nor the text sorts exactly."""
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {value!r}")
+    whole = datetime.datetime.fromisoformat(match["whole"] + match["zone"])
+    return whole, int((match["fraction"] or "").ljust(9, "0"))
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,8 @@ class FedAvg:
 
     def train(self, model: Any, train: Split) -> None:
         """The local training step (hook)."""
-        model.fit(**train.fit_kwargs(self.batch_size), epochs=self.epochs, verbose=0,
-                  shuffle=True)
+        model.fit(train.batched(self.batch_size, shuffle=True), epochs=self.epochs, verbose=0,
+                  shuffle=False)  # the dataset shuffles itself
 
     def local_update(self, model: Any, global_weights: np.ndarray, train: Split,
                      seed: int) -> tuple[np.ndarray, int]:

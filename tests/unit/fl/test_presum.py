@@ -12,7 +12,7 @@ from fedfabric.fl import rounds
 from fedfabric.fl.encoding import Encoding
 from fedfabric.he import Additive, Paillier, ThresholdCKKS
 from fedfabric.he import threshold as th
-from fedfabric.ledger.schema import Included, Participant, Round, Task
+from fedfabric.ledger.schema import Included, Participant, Round, Task, Update
 from fedfabric.store import LocalStore, Manifest
 
 ORGS = ["Org1MSP", "Org2MSP", "Org3MSP"]
@@ -117,3 +117,23 @@ def test_a_sum_larger_than_the_limit_is_given_up(threshold_scheme, tmp_path: Pat
     early = rounds.Presum(store, threshold_scheme, Encoding.of(t, LENGTH), t, 1)
     early.add(submit(store, threshold_scheme, t, ORGS[0], 0))
     assert early.spoiled and "outgrew" in early.spoiled and not early.sums
+
+
+def test_close_order_is_the_chaincodes_submission_order():
+    def update(msp: str, time: str) -> Update:
+        return Update("t", 1, msp, msp, f"m{msp}", 1, 10, "d", time, "tx")
+
+    # Digits of a second vary (RFC 3339 with nanoseconds, trailing zeros dropped): .5 s is
+    # after .25 s; two times in one microsecond differ in the nanoseconds; a tie goes by MSP id;
+    # 11:00:04.9+01:00 is 10:00:04.9Z.
+    updates = [update("Org1MSP", "2026-12-06T10:00:05.5Z"),
+               update("Org2MSP", "2026-12-06T10:00:05.250000002Z"),
+               update("Org3MSP", "2026-12-06T10:00:05.250000001Z"),
+               update("Org4MSP", "2026-12-06T10:00:05Z"),
+               update("Org5MSP", "2026-12-06T10:00:05.5Z"),
+               update("Org6MSP", "2026-12-06T11:00:04.9+01:00")]
+    assert [i.msp_id for i in rounds.close_order(updates)] == \
+        ["Org6MSP", "Org4MSP", "Org3MSP", "Org2MSP", "Org1MSP", "Org5MSP"]
+    assert rounds.close_order(updates)[1] == Included("Org4MSP", "mOrg4MSP", 10)
+    with pytest.raises(ValueError, match="RFC 3339"):
+        rounds.close_order([update("Org1MSP", "yesterday")])
