@@ -258,18 +258,17 @@ def main() -> None:
         f"Machine: {cores()} cores; load average {load_before} before, {load()} after (other "
         f"work on the machine shares the cores). Whole run: {time.monotonic() - began:.0f}s.\n"
         + "\n".join(notes) + "\n"
-        "fedfabric: a round is opened_at to finalized_at on the chain (participant processes "
-        "train, encrypt (threshold CKKS), store, submit; every member verifies, adds and "
-        "endorses; a quorum "
-        "finalizes); from round 2 on it holds the previous round's decrypt, apply and held-out "
-        "evaluation. Flower: a round is FedAvg's train and evaluate on every SuperNode (the "
+        "fedfabric: a round is opened_at to finalized_at on the chain (participant processes train,"
+        " encrypt (threshold CKKS), store, submit; every member verifies, adds and endorses; a "
+        "quorum finalizes); from round 2 on it holds the previous round's decrypt, apply and held-"
+        "out evaluation. Flower: a round is FedAvg's train and evaluate on every SuperNode (the "
         "ServerApp's clock); with its default isolation each SuperNode starts a fresh ClientApp "
-        "process, which imports TensorFlow, for every message (two per round). "
-        "'fedfabric train': a participant's local training phase (fresh model, fit), mean over "
-        "participants. 'Flower ClientApp start/setup/fit': in a training round, a ClientApp's "
-        "seconds from its process's start to its handler, then importing TensorFlow, building "
-        "the model and loading the data, then fit; mean over nodes. Accuracy: the last round's "
-        "held-out accuracy, mean over organisations.")
+        "process, which imports TensorFlow, for every message (two per round). 'fedfabric train': a"
+        " participant's local training phase (the task's model reset, fit), mean over participants."
+        " 'Flower ClientApp start/setup/fit': in a training round, a ClientApp's seconds from its "
+        "process's start to its handler, then importing TensorFlow, building the model and loading "
+        "the data, then fit; mean over nodes. Accuracy: the last round's held-out accuracy, mean "
+        "over organisations.")
     for key, r in fedfabric.items():
         if r.error:
             out.print(f"[red]fedfabric, {key[0]} orgs, {size_label(key[1]) if key[1] else '-'}: "
