@@ -328,8 +328,10 @@ class Consortium:
         label = f"{n} orgs, {size_label(params)}"
         began = time.monotonic()
         try:
+            # Participants sharing this host share its cores: TensorFlow's pools each theirs.
+            threads = ["--threads", str(max(1, cores() // n))]
             for org in self.orgs:
-                self.services.start(org, app_dir, self.data[org], self.store)
+                self.services.start(org, app_dir, self.data[org], self.store, threads)
             first = self.orgs[0]
             with self.profile.connect(first, user="Admin") as gateway:
                 ledger = Ledger(gateway.get_network(self.profile.channel), self.profile.chaincode)

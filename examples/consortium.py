@@ -77,10 +77,12 @@ def main() -> None:
                   "--store", str(store))
 
     console.rule("participant services, one per organisation")
+    threads = max(1, (os.cpu_count() or 1) // len(ORGS))  # they share this host's cores
     try:
         for org in ORGS:
             fedfabric("participant", "start", "--org", org, "--app", str(args.app), "--data",
-                      str(services.org_dir(org) / "data.npz"), "--store", str(store), *where)
+                      str(services.org_dir(org) / "data.npz"), "--store", str(store),
+                      "--threads", str(threads), *where)
         console.rule("Org1 creates the task; every participant joins and trains")
         out = fedfabric("task", "create", "--app", str(args.app), "--org", "Org1",
                         *[a for org in ORGS for a in ("--participant",

@@ -35,6 +35,9 @@ from fedfabric.cli.common import (
 )
 
 participant_app = typer.Typer(no_args_is_help=True, help="Run an organisation's participant.")
+ThreadsOption = Annotated[int, typer.Option(
+    min=0, help="TensorFlow's CPU threads (per op, and ops at once); 0, the default: one per core. "
+    "Participants sharing a host each get their share, e.g. 1 for three on two cores.")]
 APPS = {"participant": participant_app}
 
 AppOption = Annotated[Path, typer.Option("--app", help="The FL app directory.")]
@@ -93,6 +96,7 @@ def participant_run(
         help="Refuse tasks with a smaller min_updates.")] = 2,
     until_task: Annotated[str | None, typer.Option(help="Stop once this task has ended here."
                                                    )] = None,
+    threads: ThreadsOption = 0,
     dir: DirOption = None, profile: ProfileOption = None,
 ) -> None:
     """Take part in every task that names this organisation and whose app hash matches:
@@ -105,6 +109,10 @@ def participant_run(
                         datefmt="%H:%M:%S")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    if threads:
+        from fedfabric.fl.localmodel import limit_threads
+
+        limit_threads(threads)  # before anything has run TensorFlow
     blobs = open_store_option(store, store_endpoint, store_credentials, dir, org, profile)
     participant, gateway = _participant(org, user, app_dir, data, blobs, state, keys, dir,
                                         profile, quorum_floor, min_updates_floor)
@@ -192,8 +200,8 @@ def participant_start(
     org: OrgOption, app_dir: AppOption, data: Annotated[Path, typer.Option(
         "--data", help="This organisation's data file (mounted read-only in a container).")],
     store: StoreOption = None, store_endpoint: StoreEndpointOption = None,
-    store_credentials: StoreCredentialsOption = None, dir: DirOption = None,
-    services: ServicesOption = None,
+    store_credentials: StoreCredentialsOption = None, threads: ThreadsOption = 0,
+    dir: DirOption = None, services: ServicesOption = None,
 ) -> None:
     """Start an organisation's participant in the background beside the local network: a
     process natively, a container of the participant image beside a Docker network. It gets
@@ -216,7 +224,8 @@ def participant_start(
     try:
         if not s.profile(org).is_file():
             s.export(ConnectionProfile.from_dict(net.profile()), org)
-        which = s.start(org, app_dir.resolve(), data.resolve(), store_args)
+        which = s.start(org, app_dir.resolve(), data.resolve(), store_args,
+                        ["--threads", str(threads)] if threads else [])
     except AdminError as e:
         raise fail(str(e)) from e
     console.print(f"participant of {org} started ({which}); its directory is "

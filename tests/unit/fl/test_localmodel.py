@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 
 import fedfabric.he  # noqa: F401  (TenSEAL before TensorFlow)
 from fedfabric.fl import FedAvg, Split, to_vector
-from fedfabric.fl.localmodel import LocalModel
+from fedfabric.fl.localmodel import LocalModel, limit_threads
 from fedfabric.fl.rounds import local_update
 
 
@@ -61,3 +65,16 @@ def test_reset_restores_the_optimizer_and_reseeds_the_dropout():
     assert not np.array_equal(dropout.seed_generator.state.numpy(), state)
     kept.reset(5)
     assert np.array_equal(dropout.seed_generator.state.numpy(), state)
+
+
+def test_limit_threads_sets_tensorflows_pools_in_a_fresh_process():
+    script = ("from fedfabric.fl.localmodel import limit_threads\n"
+              "limit_threads(1)\n"
+              "import tensorflow as tf\n"
+              "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+              " tf.config.threading.get_inter_op_parallelism_threads())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["1", "1"]
+    with pytest.raises(ValueError, match="at least 1"):
+        limit_threads(0)
