@@ -790,8 +790,13 @@ class Participant:
         if record.provenance.task_id != task.id:
             self.log.warning("task %s: model %s:1 is not this task's model", task.id, name)
         else:
-            with contextlib.suppress(AlreadyExists):
+            try:
                 self.ledger.models.attest_weights(name, "1", digest)
+            except NotFound:
+                return False  # an endorser has not committed the registration yet: next pass
+            except AlreadyExists:
+                pass
+            else:
                 self.log.info("task %s: attested the weights of %s:1 (%s)", task.id, name,
                               "they match ours" if digest == record.weights_hash else
                               f"ours are {digest[:12]}…, not {record.weights_hash[:12]}…")
