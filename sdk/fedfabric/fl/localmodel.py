@@ -31,6 +31,7 @@ class LocalModel:
         if not optimizer.built:  # make the slots now, so that their initial values are known
             optimizer.build(model.trainable_variables)
         self._optimizer = [(v, np.array(v.numpy(), copy=True)) for v in optimizer.variables]
+        # Keras 3 keeps a layer's random generators in _seed_generators (no public accessor).
         self._generators = [sg for layer in model._flatten_layers()
                             for sg in getattr(layer, "_seed_generators", [])]
 

@@ -859,7 +859,7 @@ def _completing(task: Task, rnd: Round, endorsements: list[Endorsement]) -> str 
     no aggregate has that."""
     first = set(threshold.first_set(task, rnd)) if _is_threshold(task) else set()
     endorsers: dict[str, set[str]] = {}
-    for e in sorted(endorsements, key=lambda e: (_chain_time(e.time), e.msp_id)):
+    for e in sorted(endorsements, key=lambda e: (*rounds.chain_instant(e.time), e.msp_id)):
         agreeing = endorsers.setdefault(e.aggregate_hash, set())
         agreeing.add(e.msp_id)
         if len(agreeing) >= task.quorum and first <= agreeing:
@@ -867,16 +867,11 @@ def _completing(task: Task, rnd: Round, endorsements: list[Endorsement]) -> str 
     return None
 
 
-def _chain_time(value: str) -> datetime.datetime:
-    """An RFC 3339 chain time (its digits of a second vary, so strings do not sort)."""
-    return datetime.datetime.fromisoformat(value)
-
-
 def _expired(since: str, timeout: int) -> bool:
     """Whether timeout seconds have passed since an RFC 3339 chain time (0: never)."""
     if timeout <= 0:
         return False
-    began = _chain_time(since)
+    began = datetime.datetime.fromisoformat(since)
     return datetime.datetime.now(datetime.UTC) >= began + datetime.timedelta(seconds=timeout)
 
 

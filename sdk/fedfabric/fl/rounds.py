@@ -241,15 +241,16 @@ def close_order(updates: list[Update]) -> list[Included]:
     """The updates as CloseRound includes them: by their transactions' times to the
     nanosecond, then MSP id (the chaincode's sortBySubmission)."""
     return [Included(u.msp_id, u.manifest_hash, u.samples)
-            for u in sorted(updates, key=lambda u: (*_nanoseconds(u.time), u.msp_id))]
+            for u in sorted(updates, key=lambda u: (*chain_instant(u.time), u.msp_id))]
 
 
 _TIME = re.compile(r"(?P<whole>[^.]+?)(?:\.(?P<fraction>\d{1,9}))?(?P<zone>Z|[+-]\d\d:\d\d)")
 
 
-def _nanoseconds(value: str) -> tuple[datetime.datetime, int]:
-    """An RFC 3339 time as (its whole seconds, nanoseconds): Python's datetime keeps only
-    microseconds, and the number of digits varies, so neither it nor the text sorts exactly."""
+def chain_instant(value: str) -> tuple[datetime.datetime, int]:
+    """An RFC 3339 chain time as (its whole seconds, nanoseconds), to sort transactions as the
+    chaincode does: Python's datetime keeps only microseconds, and the number of digits
+    varies, so neither it nor the text sorts exactly."""
     match = _TIME.fullmatch(value)
     if match is None:
         raise ValueError(f"not an RFC 3339 time: {value!r}")
