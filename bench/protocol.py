@@ -2,7 +2,7 @@
 step at the same moment, as participants that finish their work together do.
 
     python bench/protocol.py [--orgs 3,9,16] [--rounds 3] [--base-port 21000]
-                             [--batch-timeout 250ms]
+                             [--batch-timeout 250ms] [--senders all|designated]
 
 bench/round.py measures whole rounds, where on one small host the organisations' training and
 aggregation finish at different times (16 TensorFlow processes share 2 cores), so their
@@ -12,10 +12,14 @@ creates a task naming all of them (hashes only: no blob is ever read), then for 
 every organisation, at once and through the SDK's own Ledger calls, submits its update
 (SubmitUpdate), tries to close the round (CloseRound), endorses the aggregate
 (EndorseAggregate) and tries to finalize (FinalizeRound), each step waiting for the last one's
-commit. It prints the blocks each round took (the protocol's minimum is 4), seconds per round
-(the first submission sent to the finalization committed) and per step (sent at once to the
-last call that went through committed), and how many of the duplicate closes and finalizations
-were refused. Nothing is asserted: it prints a table.
+commit. With --senders designated, the close and the finalization are sent only by the member
+a participant service would have send it (the one whose update completed the set, the one
+whose endorsement completed the quorum: fedfabric.fl.participant), as in a round that goes as
+planned; with all (the default) every member sends them at once, the worst case. It prints the
+blocks each round took (the protocol's minimum is 4), seconds per round (the first submission
+sent to the finalization committed) and per step (sent at once to the last call that went
+through committed), and how many of the duplicate closes and finalizations were refused.
+Nothing is asserted: it prints a table.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from consortium import (  # bench/consortium.py (a script's directory is on sys.
     parse_list,
     round_blocks,
 )
+from fedfabric.fl import rounds
 from fedfabric.gateway import ConnectionProfile, Gateway
 from fedfabric.ledger import Ledger, LedgerError
 from fedfabric.ledger.schema import Participant, TaskSpec
@@ -88,9 +93,11 @@ class Members:
                         for g in self.gateways]
         self.pool = ThreadPoolExecutor(len(self.orgs))
 
-    def at_once(self, call: Callable[[str, Ledger], object]) -> tuple[float, int]:
-        """Every organisation's call at once: (seconds until the last call that went through
-        had committed, how many were refused: a duplicate close or finalization)."""
+    def at_once(self, call: Callable[[str, Ledger], object],
+                only: str | None = None) -> tuple[float, int]:
+        """Every organisation's call at once (or only that MSP's): (seconds until the last call
+        that went through had committed, how many were refused: a duplicate close or
+        finalization)."""
         began = time.perf_counter()
 
         def one(org: str, ledger: Ledger) -> float | None:
@@ -100,7 +107,9 @@ class Members:
                 return None
             return time.perf_counter() - began
 
-        done = list(self.pool.map(one, self.orgs, self.ledgers))
+        pairs = [(o, ledger) for o, ledger in zip(self.orgs, self.ledgers, strict=True)
+                 if only is None or f"{o}MSP" == only]
+        done = list(self.pool.map(one, *zip(*pairs, strict=True)))
         through = [t for t in done if t is not None]
         if not through:
             raise RuntimeError("every organisation's call was refused")
@@ -112,19 +121,29 @@ class Members:
             g.close()
 
 
-def one_round(users: Members, tid: str, r: int) -> dict[str, tuple[float, int]]:
-    """Every step of round r, each sent by every organisation at once."""
-    return {
-        "submit": users.at_once(lambda org, ledger: ledger.tasks.submit_update(
-            tid, r, sha256(f"{org}-{r}".encode()), 1, 10)),
-        "close": users.at_once(lambda org, ledger: ledger.tasks.close_round(tid, r)),
-        "endorse": users.at_once(lambda org, ledger: ledger.tasks.endorse_aggregate(
-            tid, r, sha256(f"aggregate-{r}".encode()), "none")),
-        "finalize": users.at_once(lambda org, ledger: ledger.tasks.finalize_round(tid, r)),
-    }
+def one_round(users: Members, tid: str, r: int, quorum: int,
+              designated: bool) -> dict[str, tuple[float, int]]:
+    """Every step of round r, each sent by every organisation at once; with designated, the
+    close and the finalization by the member a participant service picks."""
+    reader = users.ledgers[0].tasks
+    steps = {"submit": users.at_once(lambda org, ledger: ledger.tasks.submit_update(
+        tid, r, sha256(f"{org}-{r}".encode()), 1, 10))}
+    closer = rounds.close_order(reader.updates(tid, r))[-1].msp_id if designated else None
+    steps["close"] = users.at_once(lambda org, ledger: ledger.tasks.close_round(tid, r), closer)
+    steps["endorse"] = users.at_once(lambda org, ledger: ledger.tasks.endorse_aggregate(
+        tid, r, sha256(f"aggregate-{r}".encode()), "none"))
+    finalizer = None
+    if designated:  # one aggregate for all: the endorsement that made the quorum
+        ordered = sorted(reader.endorsements(tid, r),
+                         key=lambda e: (*rounds.chain_instant(e.time), e.msp_id))
+        finalizer = ordered[quorum - 1].msp_id
+    steps["finalize"] = users.at_once(lambda org, ledger: ledger.tasks.finalize_round(tid, r),
+                                      finalizer)
+    return steps
 
 
-def run_task(admins: Members, users: Members, rounds: int, result: Result) -> None:
+def run_task(admins: Members, users: Members, count: int, designated: bool,
+             result: Result) -> None:
     tid = f"protocol-{uuid.uuid4().hex[:8]}"
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
 
@@ -142,14 +161,14 @@ def run_task(admins: Members, users: Members, rounds: int, result: Result) -> No
         id=tid, app_hash=sha256(b"app"), model_spec_hash=sha256(b"spec"),
         initial_weights_hash=sha256(b"weights"), initial_weights_uri="none", he_scheme="ckks",
         he_context_hash=sha256(b"context"), he_context_uri="none",
-        participants=[Participant(f"{o}MSP", f"{tid}-{o}", 10) for o in orgs], rounds=rounds,
+        participants=[Participant(f"{o}MSP", f"{tid}-{o}", 10) for o in orgs], rounds=count,
         min_updates=quorum, quorum=quorum))
     admins.at_once(lambda org, ledger: ledger.tasks.join(tid, task.terms_hash))
     start = first.block_height()
     first.tasks.start(tid)
-    for r in range(1, rounds + 1):
+    for r in range(1, count + 1):
         began = time.perf_counter()
-        steps = one_round(users, tid, r)
+        steps = one_round(users, tid, r, quorum, designated)
         result.seconds.append(time.perf_counter() - began)
         for step, (seconds, refused) in steps.items():
             result.steps.setdefault(step, []).append(seconds)
@@ -162,7 +181,8 @@ def run_task(admins: Members, users: Members, rounds: int, result: Result) -> No
 
 
 def measure(work: Path, index: int, orgs: int, rounds: int, base_port: int,
-            say: Callable[[str], None], batch_timeout: str | None = None) -> Result:
+            say: Callable[[str], None], batch_timeout: str | None = None,
+            designated: bool = False) -> Result:
     result = Result(orgs)
     network = Network(work / f"network-{orgs}", orgs, base_port + index * PORTS_PER_NETWORK, say,
                       batch_timeout)
@@ -172,7 +192,7 @@ def measure(work: Path, index: int, orgs: int, rounds: int, base_port: int,
         admins = Members(network, "Admin", everywhere)
         users = Members(network, "User1", everywhere)
         try:
-            run_task(admins, users, rounds, result)
+            run_task(admins, users, rounds, designated, result)
         finally:
             admins.close()
             users.close()
@@ -185,9 +205,11 @@ def measure(work: Path, index: int, orgs: int, rounds: int, base_port: int,
     return result
 
 
-def table(results: list[Result], rounds: int) -> Table:
-    t = Table(title=f"The round protocol alone, every organisation sending each step at once: "
-                    f"mean of {rounds} rounds, seconds")
+def table(results: list[Result], rounds: int, designated: bool) -> Table:
+    who = ("every organisation sending updates and endorsements at once, the designated one "
+           "the close and the finalization" if designated else
+           "every organisation sending each step at once")
+    t = Table(title=f"The round protocol alone, {who}: mean of {rounds} rounds, seconds")
     for name in ("orgs", "blocks per round", "round", *STEPS, "closes refused",
                  "finalizations refused"):
         t.add_column(name, justify="right")
@@ -198,8 +220,9 @@ def table(results: list[Result], rounds: int) -> Table:
         t.add_row(str(r.orgs), f"{statistics.mean(r.blocks):.1f}",
                   f"{statistics.mean(r.seconds):.2f}",
                   *[f"{statistics.mean(r.steps[s]):.2f}" for s in STEPS],
-                  f"{statistics.mean(r.refused['close']):.0f} of {r.orgs}",
-                  f"{statistics.mean(r.refused['finalize']):.0f} of {r.orgs}")
+                  f"{statistics.mean(r.refused['close']):.0f} of {1 if designated else r.orgs}",
+                  f"{statistics.mean(r.refused['finalize']):.0f} of "
+                  f"{1 if designated else r.orgs}")
     return t
 
 
@@ -213,7 +236,11 @@ def main() -> None:
                         help="the orderers' batch timeout, e.g. 250ms [default: the network's]")
     parser.add_argument("--dir", type=Path, default=None,
                         help="working directory [default: a new temporary one]")
+    parser.add_argument("--senders", choices=("all", "designated"), default="all",
+                        help="who sends the close and the finalization: every organisation at "
+                             "once, or the one a participant service designates [default: all]")
     args = parser.parse_args()
+    designated = args.senders == "designated"
     counts = parse_list(args.orgs, int)
     if args.rounds < 1 or not counts:
         parser.error("give at least one organisation count and one round")
@@ -225,12 +252,13 @@ def main() -> None:
     work = args.dir or Path(tempfile.mkdtemp(prefix="fedfabric-bench-protocol-"))
     say(f"working in {work}; {cores()} cores, load average {load()}")
     try:
-        results = [measure(work, i, n, args.rounds, args.base_port, say, args.batch_timeout)
+        results = [measure(work, i, n, args.rounds, args.base_port, say, args.batch_timeout,
+                           designated)
                    for i, n in enumerate(counts)]
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    console.print(table(results, args.rounds))
+    console.print(table(results, args.rounds, designated))
     console.print("blocks per round: the blocks holding the round's updates, close, "
                   "endorsements and finalization (4 at best). A step's seconds run from the "
                   "organisations sending it at once to the last call that went through "

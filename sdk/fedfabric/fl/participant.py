@@ -289,14 +289,16 @@ class Participant:
                     break
                 r += 1
             elif rnd.status == "OPEN":
-                self._submit(task, live, state, r)
                 updates = self.ledger.tasks.updates(task.id, r)
+                if self._submit(task, live, state, r, updates):
+                    updates = self.ledger.tasks.updates(task.id, r)
                 self._maybe_close(task, live, rnd, updates)
                 self._add_early(task, live, state, r, updates)
                 break
             else:
-                self._endorse(task, live, state, rnd)
                 endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
+                if self._endorse(task, live, state, rnd, endorsements):
+                    endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
                 self._maybe_finalize(task, live, rnd, endorsements)
                 self._decrypt_early(task, live, state, rnd, endorsements)
                 break
@@ -512,9 +514,12 @@ class Participant:
     def _seed(self, task: Task, round: int) -> int:
         return rounds.training_seed(self.app.hyperparameters.seed, task.id, round, self.msp_id)
 
-    def _submit(self, task: Task, live: _Live, state: TaskState, r: int) -> None:
-        if any(u.msp_id == self.msp_id for u in self.ledger.tasks.updates(task.id, r)):
-            return
+    def _submit(self, task: Task, live: _Live, state: TaskState, r: int,
+                updates: list[Update]) -> bool:
+        """Train, encrypt, store and submit this member's update unless it is among updates
+        (the round's, read in this pass); True when it sent one."""
+        if any(u.msp_id == self.msp_id for u in updates):
+            return False
         prepared = state.update(r)
         timer = self._timer(task, r)
         if prepared is None:
@@ -545,6 +550,7 @@ class Participant:
         except FailedPrecondition as e:
             self.log.info("task %s round %d: update not taken: %s", task.id, r, e.message)
         timer.phases["submit"] = timer.phases.get("submit", 0.0) + time.perf_counter() - began
+        return True
 
     def _maybe_close(self, task: Task, live: _Live, rnd: Round, updates: list[Update]) -> None:
         if len(updates) == len(task.members):
@@ -581,10 +587,12 @@ class Participant:
             early.add(Included(pending[0].msp_id, pending[0].manifest_hash, pending[0].samples))
         self._more = self._more or (len(pending) > 1 and not early.spoiled)
 
-    def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> None:
-        if any(e.msp_id == self.msp_id for e in self.ledger.tasks.endorsements(task.id,
-                                                                              rnd.round)):
-            return
+    def _endorse(self, task: Task, live: _Live, state: TaskState, rnd: Round,
+                 endorsements: list[Endorsement]) -> bool:
+        """Aggregate, share (in the first decryption set) and endorse unless this member is
+        among endorsements (the round's, read in this pass); True when it sent one."""
+        if any(e.msp_id == self.msp_id for e in endorsements):
+            return False
         made = state.aggregate(rnd.round)
         timer = self._timer(task, rnd.round)
         if made is None:
@@ -597,14 +605,14 @@ class Participant:
                 state.save_aggregate(rnd.round, {"none": str(e)})
                 self.log.warning("task %s round %d: nothing to endorse: %s", task.id, rnd.round,
                                  e)
-                return
+                return False
             made = {"digest": result.digest, "excluded": result.excluded}
             state.save_aggregate(rnd.round, made)
             for msp, why in result.excluded.items():
                 self.log.warning("task %s round %d: left out %s's update: %s", task.id,
                                  rnd.round, msp, why)
         if "digest" not in made:
-            return
+            return False
         if "share" not in made and _is_threshold(task) and \
                 self.msp_id in threshold.first_set(task, rnd):
             assert live.secret is not None
@@ -625,6 +633,7 @@ class Participant:
                           len(rnd.included) - len(made.get("excluded", {})))
         except (AlreadyExists, FailedPrecondition):
             pass
+        return True
 
     def _maybe_finalize(self, task: Task, live: _Live, rnd: Round,
                         endorsements: list[Endorsement]) -> None:
