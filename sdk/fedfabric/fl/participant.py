@@ -111,6 +111,7 @@ class _Live:
     presums: dict[int, rounds.Presum] = field(default_factory=dict)  # round -> updates added
     # round -> (the aggregate its quorum endorsed, that aggregate decrypted or None, samples)
     decrypted: dict[int, tuple[str, np.ndarray | None, int]] = field(default_factory=dict)
+    kept: dict[int, rounds.Kept] = field(default_factory=dict)  # round -> its aggregate, held
     sending: dict[str, Future[bool]] = field(default_factory=dict)  # step -> its transaction
 
     @property
@@ -608,6 +609,9 @@ class Participant:
                 return False
             made = {"digest": result.digest, "excluded": result.excluded}
             state.save_aggregate(rnd.round, made)
+            for old in [k for k in live.kept if k < rnd.round]:
+                del live.kept[old]
+            live.kept[rnd.round] = result.kept
             for msp, why in result.excluded.items():
                 self.log.warning("task %s round %d: left out %s's update: %s", task.id,
                                  rnd.round, msp, why)
@@ -620,7 +624,7 @@ class Participant:
                 made["share"] = threshold.post_share(
                     self.store, task, rnd, 0, threshold.first_set(task, rnd), self.msp_id,
                     live.secret, made["digest"], self.store.get_manifest(made["digest"]),
-                    [self.store])
+                    [*self._kept(live, rnd.round), self.store])
             state.save_aggregate(rnd.round, made)
         self.hold("endorse", rnd.round)
         try:
@@ -675,12 +679,22 @@ class Participant:
         with _Phase(self._timer(task, rnd.round), "decrypt"):
             manifest = self.store.get_manifest(digest)
             samples = rounds.final_samples(manifest, task, rnd)
-            areas = [self.store, *(self.store.sibling(m) for m in agreeing if m != self.msp_id)]
+            areas: list[rounds.Area] = [
+                *self._kept(live, rnd.round), self.store,
+                *(self.store.sibling(m) for m in agreeing if m != self.msp_id)]
             shares = self.ledger.tasks.decryption_shares(task.id, rnd.round)
             with self._ciphertext_work():
                 result = threshold.decrypt_early(self.store, task, rnd, digest, shares,
                                                  manifest, areas, live.layout, samples)
         live.decrypted[rnd.round] = (digest, result, samples)
+        live.kept.pop(rnd.round, None)  # its share is posted and it is decrypted
+
+    @staticmethod
+    def _kept(live: _Live, round: int) -> list[rounds.Kept]:
+        """The round's aggregate as this member computed it, if it still holds it (not after
+        a restart): read before the store (the same bytes, named by their hash)."""
+        kept = live.kept.get(round)
+        return [] if kept is None else [kept]
 
     def _apply(self, task: Task, live: _Live, state: TaskState, rnd: Round) -> bool:
         """Decrypt and apply; False while the decryption waits for others. The new model is

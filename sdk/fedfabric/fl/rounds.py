@@ -24,9 +24,9 @@ import datetime
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -151,7 +151,39 @@ def verify_manifest(store: Store, scheme: Additive, task: Task, round: int, inc:
     return manifest
 
 
-def read_segment(areas: list[Store], digest: str) -> list[bytes]:
+class Area(Protocol):
+    """Where a segment may be read from: a store, or the segments a member kept (Kept)."""
+
+    def get_segment(self, digest: str) -> list[bytes]: ...
+
+
+KEEP_AGGREGATE = 64 << 20  # bytes of its aggregate a member keeps in memory (Kept)
+
+
+class Kept:
+    """Segments this member made and holds in memory, read like a store area (read_segment):
+    the aggregate it computed, so that its decryption share and the decryption do not read it
+    back from the store. Segments are named by their hash, so a kept one is exactly the stored
+    one. Up to `budget` bytes; the rest are read from the store."""
+
+    def __init__(self, budget: int = KEEP_AGGREGATE) -> None:
+        self.budget, self.size = budget, 0
+        self._segments: dict[str, list[bytes]] = {}
+
+    def keep(self, digest: str, shards: list[bytes]) -> None:
+        size = sum(len(s) for s in shards)
+        if self.size + size <= self.budget:
+            self._segments[digest] = shards
+            self.size += size
+
+    def get_segment(self, digest: str) -> list[bytes]:
+        try:
+            return self._segments[digest]
+        except KeyError:
+            raise StoreError(f"segment {digest} is not kept in memory") from None
+
+
+def read_segment(areas: Sequence[Area], digest: str) -> list[bytes]:
     """A segment from the first of the areas that holds a good copy (StoreError: none)."""
     errors = []
     for area in areas:
@@ -264,6 +296,7 @@ class Aggregate:
     included: list[str]
     excluded: dict[str, str]  # MSP id -> why
     samples: int
+    kept: Kept = field(default_factory=Kept, compare=False, repr=False)  # its segments
 
 
 class _Failed(Exception):
@@ -273,12 +306,14 @@ class _Failed(Exception):
 
 
 def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: int,
-              timer: Timer | None = None, early: Presum | None = None) -> Aggregate:
+              timer: Timer | None = None, early: Presum | None = None,
+              keep: int = KEEP_AGGREGATE) -> Aggregate:
     """Verify every included update (length: the model's values), add the survivors segment
     by segment and store the aggregate. An update failing at any segment is excluded and the
     sum starts again without it. Honest aggregators produce the same bytes, so its manifest
     hash is what they endorse. early: the updates already verified and added (Presum), if it
-    holds only updates the round includes."""
+    holds only updates the round includes. keep: bytes of the aggregate's segments the result
+    holds in memory (Aggregate.kept)."""
     timer = timer or Timer()
     encoding = Encoding.of(task, length)
     if early is not None and not early.usable_for(rnd):
@@ -299,9 +334,10 @@ def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: in
             raise NoAggregate(f"only {len(used)} of {len(rnd.included)} updates passed "
                               "verification "
                               f"({'; '.join(f'{k}: {v}' for k, v in excluded.items())})")
+        kept = Kept(keep)
         try:
             segments, shards = _add_segments(store, scheme, used, manifests, encoding, timer,
-                                             early)
+                                             early, kept)
             break
         except _Failed as e:
             excluded[e.msp_id] = e.reason
@@ -314,14 +350,15 @@ def aggregate(store: Store, scheme: Additive, task: Task, rnd: Round, length: in
         {"kind": AGGREGATE, "task_id": task.id, "round": rnd.round,
          "included": [inc.msp_id for inc in used], "excluded": sorted(excluded),
          "samples": samples}))
-    return Aggregate(digest, [inc.msp_id for inc in used], excluded, samples)
+    return Aggregate(digest, [inc.msp_id for inc in used], excluded, samples, kept)
 
 
 def _add_segments(store: Store, scheme: Additive, used: list[Included],
                   manifests: dict[str, Manifest], encoding: Encoding,
-                  timer: Timer, early: Presum | None) -> tuple[list[str], int]:
+                  timer: Timer, early: Presum | None, kept: Kept) -> tuple[list[str], int]:
     """Sum the updates segment by segment, starting from early's sum: (the sum's segment
-    hashes, its shards); _Failed names the first update that fails."""
+    hashes, its shards; kept holds the segments within its budget); _Failed names the first
+    update that fails."""
     fresh = [inc for inc in used if early is None or inc.msp_id not in early.added]
     segments, shards = [], 0
     for k, (start, end) in enumerate(encoding.segments()):
@@ -336,6 +373,7 @@ def _add_segments(store: Store, scheme: Additive, used: list[Included],
         del parts
         shards += len(total)
         segments.append(timer("store_aggregate", store.put_segment, total))
+        kept.keep(segments[-1], total)
     for inc in used:
         if manifests[inc.msp_id].shards != shards:
             raise _Failed(inc.msp_id, f"its manifest names {manifests[inc.msp_id].shards} "

@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from fedfabric.fl.encoding import Encoding, unpack
-from fedfabric.fl.rounds import read_segment
+from fedfabric.fl.rounds import Area, read_segment
 from fedfabric.he import threshold as th
 from fedfabric.keys import public_pem, unwrap, wrap
 from fedfabric.ledger import AlreadyExists, Ledger
@@ -209,7 +210,7 @@ def first_set(task: Task, rnd: Round) -> list[str]:
 
 def post_share(store: Store, task: Task, rnd: Round, attempt: int, active: list[str],
                msp_id: str, secret: bytes, aggregate: str, manifest: Manifest,
-               areas: list[Store]) -> str:
+               areas: Sequence[Area]) -> str:
     """Compute this member's flooded share of the aggregate (the hash of its manifest, whose
     segments are read from the first of areas that has them) for the set, segment by segment;
     store it; returns its hash."""
@@ -225,7 +226,7 @@ def post_share(store: Store, task: Task, rnd: Round, attempt: int, active: list[
 
 
 def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare], aggregate: str,
-            manifest: Manifest, areas: list[Store], encoding: Encoding,
+            manifest: Manifest, areas: Sequence[Area], encoding: Encoding,
             total_samples: int) -> tuple[np.ndarray | None, set[str]]:
     """(the aggregate decrypted and divided back by the scale, or None; the members whose
     share is bad), segment by segment. The checks must all equal the scaled total of
@@ -265,7 +266,7 @@ def combine(store: Store, task: Task, rnd: Round, shares: list[DecryptionShare],
 
 
 def decrypt_early(store: Store, task: Task, rnd: Round, aggregate: str,
-                  shares: list[DecryptionShare], manifest: Manifest, areas: list[Store],
+                  shares: list[DecryptionShare], manifest: Manifest, areas: Sequence[Area],
                   length: int, samples: int) -> np.ndarray | None:
     """Attempt 0 of a closed round whose quorum endorsed `aggregate`, before it is finalized:
     the scaled sum divided back, once the first set's t shares of that aggregate are in (they
@@ -286,7 +287,7 @@ SHARE_MARGIN = 15.0  # seconds after an attempt's deadline before its shares are
 
 
 def decrypt_round(ledger: Ledger, store: Store, task: Task, rnd: Round, msp_id: str,
-                  secret: bytes, manifest: Manifest, areas: list[Store], length: int,
+                  secret: bytes, manifest: Manifest, areas: Sequence[Area], length: int,
                   samples: int, log: logging.Logger) -> np.ndarray | None:
     """Drive a finalized round's joint decryption, as one member: post its share when the
     current attempt's set holds it; combine once the set's t shares are in; move to another set
