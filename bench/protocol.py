@@ -13,7 +13,7 @@ every organisation, at once and through the SDK's own Ledger calls, submits its 
 (SubmitUpdate), tries to close the round (CloseRound), endorses the aggregate
 (EndorseAggregate) and tries to finalize (FinalizeRound), each step waiting for the last one's
 commit. With --senders designated, the close and the finalization are sent only by the member
-a participant service would have send it (the one whose update completed the set, the one
+a participant service designates (the one whose update completed the set, the one
 whose endorsement completed the quorum: fedfabric.fl.participant), as in a round that goes as
 planned; with all (the default) every member sends them at once, the worst case. It prints the
 blocks each round took (the protocol's minimum is 4), seconds per round (the first submission
@@ -49,6 +49,7 @@ from consortium import (  # bench/consortium.py (a script's directory is on sys.
     round_blocks,
 )
 from fedfabric.fl import rounds
+from fedfabric.fl.participant import _completing  # who finalizes, as a participant decides
 from fedfabric.gateway import ConnectionProfile, Gateway
 from fedfabric.ledger import Ledger, LedgerError
 from fedfabric.ledger.schema import Participant, TaskSpec
@@ -121,7 +122,7 @@ class Members:
             g.close()
 
 
-def one_round(users: Members, tid: str, r: int, quorum: int,
+def one_round(users: Members, tid: str, r: int,
               designated: bool) -> dict[str, tuple[float, int]]:
     """Every step of round r, each sent by every organisation at once; with designated, the
     close and the finalization by the member a participant service picks."""
@@ -133,10 +134,9 @@ def one_round(users: Members, tid: str, r: int, quorum: int,
     steps["endorse"] = users.at_once(lambda org, ledger: ledger.tasks.endorse_aggregate(
         tid, r, sha256(f"aggregate-{r}".encode()), "none"))
     finalizer = None
-    if designated:  # one aggregate for all: the endorsement that made the quorum
-        ordered = sorted(reader.endorsements(tid, r),
-                         key=lambda e: (*rounds.chain_instant(e.time), e.msp_id))
-        finalizer = ordered[quorum - 1].msp_id
+    if designated:
+        finalizer = _completing(reader.get(tid), reader.round(tid, r),
+                                reader.endorsements(tid, r))
     steps["finalize"] = users.at_once(lambda org, ledger: ledger.tasks.finalize_round(tid, r),
                                       finalizer)
     return steps
@@ -168,7 +168,7 @@ def run_task(admins: Members, users: Members, count: int, designated: bool,
     first.tasks.start(tid)
     for r in range(1, count + 1):
         began = time.perf_counter()
-        steps = one_round(users, tid, r, quorum, designated)
+        steps = one_round(users, tid, r, designated)
         result.seconds.append(time.perf_counter() - began)
         for step, (seconds, refused) in steps.items():
             result.steps.setdefault(step, []).append(seconds)

@@ -609,9 +609,10 @@ class Participant:
                 return False
             made = {"digest": result.digest, "excluded": result.excluded}
             state.save_aggregate(rnd.round, made)
-            for old in [k for k in live.kept if k < rnd.round]:
-                del live.kept[old]
-            live.kept[rnd.round] = result.kept
+            if _is_threshold(task):  # for its share and its decryption (_kept)
+                for old in [k for k in live.kept if k < rnd.round]:
+                    del live.kept[old]
+                live.kept[rnd.round] = result.kept
             for msp, why in result.excluded.items():
                 self.log.warning("task %s round %d: left out %s's update: %s", task.id,
                                  rnd.round, msp, why)
