@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 
 import grpc
@@ -59,6 +60,20 @@ def test_endorsement_needs_a_majority_and_gets_it_across_orgs(contracts: dict[st
     network.wait_for_block(status.block_number)
     assert json.loads(contracts["Org1"].evaluate_transaction("GetRecord", rid))["value"] == {
         "x": 3}
+
+
+def test_a_block_is_cut_as_soon_as_it_holds_one_transaction_per_member(
+    contracts: dict[str, Contract],
+):
+    """The orderers cut a block at 3 transactions (one per member) without waiting out the batch
+    timeout: six endorsed first and sent together all commit, never more than three a block."""
+    endorsed = [contracts[org].new_proposal("PutRecord", [unique("cut"), "{}"]).endorse()
+                for org in ("Org1", "Org2", "Org3") * 2]
+    submitted = [t.submit() for t in endorsed]
+    statuses = [s.status() for s in submitted]
+    assert all(s.successful for s in statuses)
+    per_block = collections.Counter(s.block_number for s in statuses)
+    assert len(per_block) >= 2 and max(per_block.values()) <= 3, per_block
 
 
 def test_an_evaluate_deadline_is_enforced(contracts: dict[str, Contract]):

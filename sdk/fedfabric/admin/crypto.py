@@ -159,8 +159,11 @@ def configtx(topology: Topology, crypto: Path) -> dict[str, Any]:
         "Capabilities": {"V2_0": True},
         "Orderer": {
             "OrdererType": "etcdraft",
+            # A block is cut after the batch timeout or as soon as it holds one transaction per
+            # member, so a round step every member sends at once (updates, endorsements) commits
+            # without waiting out the timeout (bench/protocol.py: 0.13 -> 0.02 s at 3 orgs).
             "BatchTimeout": topology.batch_timeout,
-            "BatchSize": {"MaxMessageCount": 100, "AbsoluteMaxBytes": "10 MB",
+            "BatchSize": {"MaxMessageCount": len(members), "AbsoluteMaxBytes": "10 MB",
                           "PreferredMaxBytes": "2 MB"},
             "EtcdRaft": {"Consenters": consenters, "Options": {
                 "TickInterval": "250ms", "ElectionTick": 10, "HeartbeatTick": 1,

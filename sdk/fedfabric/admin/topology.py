@@ -158,7 +158,8 @@ class Topology:
     base_port: int = 7000
     # How long an orderer waits for more transactions before it cuts a block. Measured on 2
     # cores (bench/ledger.py): one client's commit takes 117 ms at 100ms (266 ms at 250ms), and
-    # 32 clients commit 157 tx/s (94 at 250ms). A round costs four block cuts.
+    # 32 clients commit 157 tx/s (94 at 250ms). A round costs four block cuts. A block is also
+    # cut as soon as it holds one transaction per organisation (crypto.configtx).
     batch_timeout: str = "100ms"
     runtime: str = "native"  # native: processes on 127.0.0.1; docker: one container per node
     crypto: str = DEFAULT_CRYPTO  # ca: each org's Fabric CA enrols its identities; or cryptogen

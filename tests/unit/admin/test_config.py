@@ -31,6 +31,12 @@ def test_configtx_has_majority_policies_and_every_consenter(tmp_path):
     consenters = profile["Orderer"]["EtcdRaft"]["Consenters"]
     assert [c["Port"] for c in consenters] == [o.port for o in t.orderer_list]
     assert profile["Orderer"]["OrdererType"] == "etcdraft"
+    # a block is cut at one transaction per member, or after the batch timeout
+    assert profile["Orderer"]["BatchSize"]["MaxMessageCount"] == 3
+    assert profile["Orderer"]["BatchTimeout"] == "100ms"
+    nine = crypto.configtx(Topology(orgs=9, base_port=20000, batch_timeout="50ms"), tmp_path)
+    orderer = nine["Profiles"][crypto.PROFILE]["Orderer"]
+    assert orderer["BatchSize"]["MaxMessageCount"] == 9 and orderer["BatchTimeout"] == "50ms"
 
 
 def _members(blob: bytes) -> dict[str, bytes]:
