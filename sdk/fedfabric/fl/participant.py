@@ -84,6 +84,7 @@ _KERAS = threading.Lock()
 REGISTRATION_WAIT = 300  # seconds after completion a member waits for the model's registration
 DESIGNATED_GRACE = 4.0  # seconds the other members give the designated one to send a step
 SHARES_GRACE = 2.0  # seconds a quorum waits for the first decryption set's endorsements
+METRICS_WAIT = 30.0  # seconds evaluated metrics wait for a step with room (_Live.room)
 PRECOMPUTED_SHARDS = 256  # encryptions of zero kept ready per task (16 MiB: a 1M-value update)
 PRECOMPUTE_STEP = 16  # made at a time (tens of ms), so the thread soon sees a stop
 
@@ -113,6 +114,12 @@ class _Live:
     decrypted: dict[int, tuple[str, np.ndarray | None, int]] = field(default_factory=dict)
     kept: dict[int, rounds.Kept] = field(default_factory=dict)  # round -> its aggregate, held
     sending: dict[str, Future[bool]] = field(default_factory=dict)  # step -> its transaction
+    # Set while this member's metrics fit in the block of a single transaction now due
+    # (_metrics_fit), or no round runs (idle): they take no place in a block of the updates or
+    # the endorsements that every member sends at once (a block is cut at one per member).
+    room: threading.Event = field(default_factory=threading.Event)
+    idle: bool = False  # the task has ended here, or the service stops
+    closer: dict[int, str] = field(default_factory=dict)  # round -> who is to send its close
 
     @property
     def model(self) -> Any:
@@ -202,6 +209,8 @@ class Participant:
             stop.set()
             if self._stream is not None:
                 self._stream.close()
+            for live in self.live.values():
+                _idle(live)  # metrics waiting for room are recorded now, not in 30 s
             self._background.shutdown(wait=True)
             self._sender.shutdown(wait=True)
 
@@ -267,6 +276,7 @@ class Participant:
             self._join_and_start(task, live, state)
             return state.ending is not None
         if task.status in ("CANCELLED", "FAILED"):
+            _idle(live)
             reason = task.failure_reason or ""
             self.log.info("task %s %s%s", task.id, task.status.lower(),
                           f": {reason}" if reason else "")
@@ -283,6 +293,7 @@ class Participant:
         if not self._ready(task, live, state):
             return state.ending is not None
         r = state.applied() + 1
+        live.room.clear()  # until this pass finds another member's single step due
         while r <= task.current_round:
             rnd = self.ledger.tasks.round(task.id, r)
             if rnd.status == "FINALIZED":
@@ -293,17 +304,25 @@ class Participant:
                 updates = self.ledger.tasks.updates(task.id, r)
                 if self._submit(task, live, state, r, updates):
                     updates = self.ledger.tasks.updates(task.id, r)
-                self._maybe_close(task, live, rnd, updates)
+                closer = self._maybe_close(task, live, rnd, updates)
+                if closer is not None:
+                    live.closer = {r: closer}
+                    if _metrics_fit(self.msp_id, closer, finalizing=False):
+                        live.room.set()
                 self._add_early(task, live, state, r, updates)
                 break
             else:
                 endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
                 if self._endorse(task, live, state, rnd, endorsements):
                     endorsements = self.ledger.tasks.endorsements(task.id, rnd.round)
-                self._maybe_finalize(task, live, rnd, endorsements)
+                finalizer = self._maybe_finalize(task, live, rnd, endorsements)
+                if finalizer is not None and _metrics_fit(
+                        self.msp_id, live.closer.get(rnd.round), finalizing=True):
+                    live.room.set()
                 self._decrypt_early(task, live, state, rnd, endorsements)
                 break
         if task.status == "COMPLETED" and state.applied() == task.rounds:
+            _idle(live)
             return self._finish(task, live, state)
         self._evaluate_applied(task, live, state)  # this pass has trained if it had to
         return False
@@ -553,7 +572,9 @@ class Participant:
         timer.phases["submit"] = timer.phases.get("submit", 0.0) + time.perf_counter() - began
         return True
 
-    def _maybe_close(self, task: Task, live: _Live, rnd: Round, updates: list[Update]) -> None:
+    def _maybe_close(self, task: Task, live: _Live, rnd: Round,
+                     updates: list[Update]) -> str | None:
+        """Send the close if this member is to (now); the member to send it when it is due."""
         if len(updates) == len(task.members):
             # The member whose update completed the set sees it first: straight after its own
             # submission commits, with no event to wait for.
@@ -561,10 +582,11 @@ class Participant:
         elif _expired(rnd.opened_at, task.round_timeout):
             sender = _designated(task, rnd.round)
         else:
-            return
+            return None
         self._send_once(live, "close", sender, self.ledger.tasks.close_round, task.id,
                         rnd.round, what=f"close round {rnd.round}",
                         timer=self._timer(task, rnd.round))
+        return sender
 
     def _add_early(self, task: Task, live: _Live, state: TaskState, r: int,
                    updates: list[Update]) -> None:
@@ -641,7 +663,9 @@ class Participant:
         return True
 
     def _maybe_finalize(self, task: Task, live: _Live, rnd: Round,
-                        endorsements: list[Endorsement]) -> None:
+                        endorsements: list[Endorsement]) -> str | None:
+        """Send the finalization if this member is to (now); the member to send it when the
+        quorum agrees (or the round timed out)."""
         # The member whose endorsement completed the quorum (with the first decryption set's
         # shares) sees that first, straight after its own endorsement commits.
         sender = _completing(task, rnd, endorsements)
@@ -649,18 +673,20 @@ class Participant:
             counts: dict[str, int] = {}
             for e in endorsements:
                 counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
-            agreed = max(counts.values(), default=0) >= task.quorum
-            if agreed:
+            expired = _expired(rnd.closed_at or rnd.opened_at, task.round_timeout)
+            if max(counts.values(), default=0) >= task.quorum:
                 # The first decryption set's endorsements carry their shares: finalizing
                 # without them would cost a block of shares afterwards, so give them a moment.
                 since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
-                agreed = time.monotonic() - since >= SHARES_GRACE
-            if not (agreed or _expired(rnd.closed_at or rnd.opened_at, task.round_timeout)):
-                return
+                if time.monotonic() - since < SHARES_GRACE and not expired:
+                    return _designated(task, rnd.round)
+            elif not expired:
+                return None
             sender = _designated(task, rnd.round)
         self._send_once(live, "finalize", sender, self.ledger.tasks.finalize_round, task.id,
                         rnd.round, what=f"finalize round {rnd.round}",
                         timer=self._timer(task, rnd.round))
+        return sender
 
     def _decrypt_early(self, task: Task, live: _Live, state: TaskState, rnd: Round,
                        endorsements: list[Endorsement]) -> None:
@@ -754,6 +780,14 @@ class Participant:
                 self.log.info("task %s round %d: evaluated on %d held-out samples: %s",
                               task.id, r, self.data.held_out.samples,
                               ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            waited = time.monotonic()
+            if not live.room.wait(METRICS_WAIT):  # bounded: recorded anyway
+                self.log.info("task %s round %d: no step with room for the metrics in %.0fs",
+                              task.id, r, METRICS_WAIT)
+            if not live.idle:
+                live.room.clear()  # one record per such step
+            self.log.debug("task %s round %d: recording metrics after %.2fs", task.id, r,
+                           time.monotonic() - waited)
             with contextlib.suppress(AlreadyExists):  # recorded before a restart
                 self.ledger.tasks.record_metrics(task.id, r, metrics)
             state.save_metrics_recorded(r)
@@ -869,6 +903,20 @@ class _Phase:
 
 def _is_threshold(task: Task) -> bool:
     return task.he_scheme == ThresholdCKKS.name
+
+
+def _metrics_fit(me: str, closer: str | None, finalizing: bool) -> bool:
+    """Whether this member's metrics go into the block of the single transaction now due
+    (_Live.room): every member's but the closer's into the close's, the closer's into the
+    finalization's. Each member has one such step a round, and neither block holds more than
+    one transaction per member. The close's comes first: after the finalization the members
+    train, and metrics sent then often come late enough to land among the next updates."""
+    return (closer == me) if finalizing else (closer is not None and closer != me)
+
+
+def _idle(live: _Live) -> None:
+    live.idle = True
+    live.room.set()
 
 
 def _designated(task: Task, round: int) -> str:

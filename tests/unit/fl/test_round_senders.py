@@ -1,9 +1,10 @@
 """Which member sends a round's finalization: the one whose endorsement completed the quorum
-(with the first decryption set's shares), which learns it first."""
+(with the first decryption set's shares), which learns it first. And which single-transaction
+step each member's metrics go with."""
 
 from __future__ import annotations
 
-from fedfabric.fl.participant import _completing
+from fedfabric.fl.participant import _completing, _metrics_fit
 from fedfabric.ledger.schema import Endorsement, Included, Participant, Round, Task
 
 ORGS = ["Org1MSP", "Org2MSP", "Org3MSP", "Org4MSP"]
@@ -47,3 +48,13 @@ def test_endorsements_of_other_aggregates_do_not_count() -> None:
                    ("Org4MSP", "A", "2026-12-06T10:00:03Z"),
                    ("Org2MSP", "B", "2026-12-06T10:00:04Z"))
     assert _completing(task("paillier"), ROUND, got) is None  # 2 and 2: no quorum of 3
+
+
+def test_each_member_records_its_metrics_with_one_single_transaction_step_a_round() -> None:
+    for closer in ORGS:
+        with_close = {m for m in ORGS if _metrics_fit(m, closer, finalizing=False)}
+        with_finalization = {m for m in ORGS if _metrics_fit(m, closer, finalizing=True)}
+        # every member once, and no block more than one transaction per member
+        assert with_close == set(ORGS) - {closer} and with_finalization == {closer}
+    # Who closed is not known after a restart: that member waits for the next round's close.
+    assert not any(_metrics_fit(m, None, finalizing=True) for m in ORGS)
