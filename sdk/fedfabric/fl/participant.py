@@ -674,15 +674,15 @@ class Participant:
             for e in endorsements:
                 counts[e.aggregate_hash] = counts.get(e.aggregate_hash, 0) + 1
             expired = _expired(rnd.closed_at or rnd.opened_at, task.round_timeout)
+            sender = _designated(task, rnd.round)
             if max(counts.values(), default=0) >= task.quorum:
                 # The first decryption set's endorsements carry their shares: finalizing
                 # without them would cost a block of shares afterwards, so give them a moment.
                 since = live.waiting.setdefault(f"first set:{rnd.round}", time.monotonic())
                 if time.monotonic() - since < SHARES_GRACE and not expired:
-                    return _designated(task, rnd.round)
+                    return sender  # due, not sent yet
             elif not expired:
                 return None
-            sender = _designated(task, rnd.round)
         self._send_once(live, "finalize", sender, self.ledger.tasks.finalize_round, task.id,
                         rnd.round, what=f"finalize round {rnd.round}",
                         timer=self._timer(task, rnd.round))
@@ -780,14 +780,11 @@ class Participant:
                 self.log.info("task %s round %d: evaluated on %d held-out samples: %s",
                               task.id, r, self.data.held_out.samples,
                               ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            waited = time.monotonic()
             if not live.room.wait(METRICS_WAIT):  # bounded: recorded anyway
                 self.log.info("task %s round %d: no step with room for the metrics in %.0fs",
                               task.id, r, METRICS_WAIT)
             if not live.idle:
                 live.room.clear()  # one record per such step
-            self.log.debug("task %s round %d: recording metrics after %.2fs", task.id, r,
-                           time.monotonic() - waited)
             with contextlib.suppress(AlreadyExists):  # recorded before a restart
                 self.ledger.tasks.record_metrics(task.id, r, metrics)
             state.save_metrics_recorded(r)
