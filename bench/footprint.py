@@ -52,9 +52,9 @@ def measure(orgs: int, base_port: int, idle: float, work: Path) -> tuple[list[Sa
     began = time.monotonic()
     console.print(f"[dim]{time.strftime('%H:%M:%S')} {orgs} orgs: network up "
                   f"(base port {base_port})[/dim]")
-    net.up(topology)
-    up = time.monotonic() - began
     try:
+        net.up(topology)
+        up = time.monotonic() - began
         nodes = [n for n in net.status() if n.pid is not None and n.kind != "ca"]
         before = {n.pid: cpu_seconds(n.pid) for n in nodes if n.pid is not None}
         console.print(f"[dim]{time.strftime('%H:%M:%S')} {orgs} orgs: up in {up:.0f}s; "

@@ -1,6 +1,6 @@
-"""The round protocol at scale: nine organisations' submissions and endorsements commit in one
-block, finalization happens exactly once however many try, and a 10M-parameter model goes
-through an encrypted round."""
+"""The round protocol at scale: every organisation's gateway reaches every other organisation's
+peer, nine organisations' submissions and endorsements commit in one block, finalization happens
+exactly once however many try, and a 10M-parameter model goes through an encrypted round."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import Participant, TaskSpec
 from fedfabric.store import sha256
 from support.consortium import make_consortium, same_block, wait_for
+from support.gossip import unreachable
 from support.ports import base_port
 
 NINE = [f"Org{i}" for i in range(1, 10)]
@@ -35,6 +36,12 @@ def nine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
         yield net
     finally:
         net.down(purge=True)
+
+
+def test_every_gateway_reaches_every_organisation_as_soon_as_the_network_is_up(nine):
+    # Runs first in this module: `network up` waits until gossip has told every peer about
+    # every member (see tests/integration/test_gossip.py for 16 organisations over time).
+    assert unreachable(nine) == {}
 
 
 def test_nine_organisations_commit_in_one_block_and_finalize_exactly_once(nine):
@@ -83,6 +90,7 @@ def test_nine_organisations_commit_in_one_block_and_finalize_exactly_once(nine):
         nine.wait_for_block(valid[0].block_number)
         done = ledgers["Org9"].tasks.get(tid)
         assert done.status == "COMPLETED" and len(done.members) == 9
+        assert unreachable(nine) == {}  # and still, a round later
     finally:
         for g in gateways:
             g.close()

@@ -231,6 +231,8 @@ class Consortium:
         self.net.update_state(topology=joined, pending=pending)
         with self.p.step(f"check the chaincode answers through {org.peer_name}"):
             self.net.wait_chaincode(org, 60.0)
+        with self.p.step(f"wait until every peer sees {org.name} and it sees them (gossip)"):
+            self.net.wait_for_gossip(joined)
         if joined.store == "s3":
             with self.p.step(f"give {org.name} its S3 store identity (writes under "
                              f"{org.msp_id}/)"):

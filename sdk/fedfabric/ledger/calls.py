@@ -8,6 +8,7 @@ when they cannot endorse."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from fedfabric.ledger.errors import (
 )
 from fedfabric.ledger.schema import Event
 
+log = logging.getLogger("fedfabric.ledger")
 RETRYABLE = {"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"}
 # Transient at endorsement: peers at different heights answered differently, or discovery does
 # not know enough peers yet (a network just started, a peer just restarted).
@@ -66,7 +68,7 @@ class ContractCalls:
                     continue
                 error = from_gateway_error(e)
                 if named and type(error) is LedgerError and attempt < self._retries:
-                    self._forget_named()  # not a refusal: a named peer failed
+                    self._forget_named(function, error)  # not a refusal: a named peer failed
                     named = None
                     continue
                 raise error from e
@@ -78,7 +80,7 @@ class ContractCalls:
                              status.block_number)
             if named and status.code_name == "ENDORSEMENT_POLICY_FAILURE" and \
                     attempt < self._retries:
-                self._forget_named()  # the channel's members changed
+                self._forget_named(function, status.code_name)  # the members changed
                 named = None
                 continue
             if status.code_name not in RETRYABLE:
@@ -88,8 +90,10 @@ class ContractCalls:
         raise Conflict(f"{function} lost {self._retries + 1} races with concurrent transactions",
                        status.transaction_id if status is not None else None)
 
-    def _forget_named(self) -> None:
+    def _forget_named(self, function: str, why: object) -> None:
         """From now on let discovery choose this submit's endorsers; the next submit's are
         named from the channel's configuration read again."""
         assert self._endorsers is not None
+        log.warning("%s: the organisations named to endorse it could not (%s); discovery "
+                    "chooses", function, why)
         self._endorsers.forget()

@@ -68,4 +68,7 @@ def test_core_yaml_is_sized_for_one_peer_per_organisation_on_a_small_host():
     assert core["peer"]["deliveryclient"]["blockGossipEnabled"] is False
     assert core["peer"]["gossip"]["orgLeader"] is True  # so each peer pulls from the orderers
     assert core["peer"]["gossip"]["pvtData"]["reconciliationEnabled"] is False
+    # a peer that hears from another only now and then does not expire it: see core_yaml
+    assert core["peer"]["gossip"]["aliveExpirationTimeout"] == "600s"
+    assert core["peer"]["gossip"]["reconnectInterval"] == "2s"
     assert core["ledger"]["history"]["enableHistoryDatabase"] is False

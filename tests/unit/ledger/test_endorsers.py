@@ -3,6 +3,7 @@ and ContractCalls letting discovery choose when the named ones cannot endorse.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,12 +104,15 @@ def calls(script: list[GatewayError | Status]) -> tuple[ContractCalls, FakeContr
     return c, network.contract
 
 
-def test_a_named_peer_that_fails_hands_the_submit_to_discovery() -> None:
+def test_a_named_peer_that_fails_hands_the_submit_to_discovery(
+        caplog: pytest.LogCaptureFixture) -> None:
     down = GatewayError(grpc.StatusCode.UNAVAILABLE, "failed to endorse transaction",
                         [ErrorDetail("peer0.org5:7051", "Org5MSP", "connection refused")])
     c, contract = calls([down, Status(True)])
-    assert c.submit("SubmitUpdate", "t", "1").block_number == 7
+    with caplog.at_level(logging.WARNING, logger="fedfabric.ledger"):
+        assert c.submit("SubmitUpdate", "t", "1").block_number == 7
     assert contract.named[0] == majority(SIXTEEN, "Org1MSP") and contract.named[1] is None
+    assert "SubmitUpdate: the organisations named to endorse it could not" in caplog.text
 
 
 def test_a_policy_failure_at_commit_hands_the_submit_to_discovery() -> None:
