@@ -57,7 +57,8 @@ def test_streamed_store_verifies_on_read(tmp_path, plain):
     store.get_file(digest, tmp_path / "copy")
     assert (tmp_path / "copy").read_bytes() == plain.read_bytes()
     blob = tmp_path / "blobs" / digest[:2] / digest
-    blob.write_bytes(b"x" + blob.read_bytes()[1:])
+    data = blob.read_bytes()
+    blob.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])  # always a change (random data)
     with pytest.raises(TamperedBlob):
         store.get_file(digest, tmp_path / "copy2")
     assert not (tmp_path / "copy2").exists()
