@@ -4,7 +4,7 @@ expiry (25 s). With gossip's defaults, a peer heard another's alive message in 3
 intervals of 5 s (alive messages of another organisation are not forwarded), so pairs expired
 each other all the time, and submits that named their endorsers fell back to discovery.
 
-The module brings its network up at FEDFABRIC_TEST_SIXTEEN_BASE_PORT (default 33000)."""
+The module brings its network up at FEDFABRIC_TEST_SIXTEEN_BASE_PORT (default 25000)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from fedfabric.admin import NativeNetwork, Topology
-from fedfabric.admin.progress import PrintProgress
+from fedfabric.admin import NativeNetwork
 from support.gossip import unreachable
-from support.ports import base_port
+from support.network import running
 
 WATCH = 30.0  # seconds: longer than the default expiry
 
 
 @pytest.fixture(scope="module")
 def sixteen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
-    net = NativeNetwork(tmp_path_factory.mktemp("sixteen") / "network")
-    base = base_port("FEDFABRIC_TEST_SIXTEEN_BASE_PORT", 33000)
-    try:
-        net.up(Topology(orgs=16, base_port=base, crypto="cryptogen"), progress=PrintProgress())
+    with running(tmp_path_factory.mktemp("sixteen") / "network", 16,
+                 "FEDFABRIC_TEST_SIXTEEN_BASE_PORT", 25000) as net:
         yield net
-    finally:
-        net.down(purge=True)
 
 
 def test_sixteen_gateways_reach_every_member_from_the_start_and_stay_so(sixteen):

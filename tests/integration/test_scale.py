@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 
 import fedfabric.he  # noqa: F401  (TenSEAL first)
-from fedfabric.admin import NativeNetwork, Topology
-from fedfabric.admin.progress import PrintProgress
+from fedfabric.admin import NativeNetwork
 from fedfabric.gateway import ConnectionProfile
 from fedfabric.ledger import Ledger
 from fedfabric.ledger.schema import Participant, TaskSpec
 from fedfabric.store import sha256
 from support.consortium import make_consortium, same_block, wait_for
 from support.gossip import unreachable
-from support.ports import base_port
+from support.network import running
 
 NINE = [f"Org{i}" for i in range(1, 10)]
 BENCH_APP = Path(__file__).resolve().parents[2] / "bench" / "apps" / "dense"
@@ -29,13 +28,9 @@ BENCH_APP = Path(__file__).resolve().parents[2] / "bench" / "apps" / "dense"
 
 @pytest.fixture(scope="module")
 def nine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeNetwork]:
-    net = NativeNetwork(tmp_path_factory.mktemp("nine") / "network")
-    base = base_port("FEDFABRIC_TEST_NINE_BASE_PORT", 30000)
-    try:
-        net.up(Topology(orgs=9, base_port=base, crypto="cryptogen"), progress=PrintProgress())
+    with running(tmp_path_factory.mktemp("nine") / "network", 9,
+                 "FEDFABRIC_TEST_NINE_BASE_PORT", 30000) as net:
         yield net
-    finally:
-        net.down(purge=True)
 
 
 def test_every_gateway_reaches_every_organisation_as_soon_as_the_network_is_up(nine):
